@@ -1,0 +1,1 @@
+"""Developer toolkit for the NTA stack (invoke task logic lives here)."""
