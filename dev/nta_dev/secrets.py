@@ -53,6 +53,8 @@ def ensure_secrets_env(overlay_dir: Path) -> Path:
     Raises ValueError (naming keys only) if an existing file lacks some of SECRET_KEYS.
     """
     overlay_dir = Path(overlay_dir)
+    if not overlay_dir.is_dir():
+        raise FileNotFoundError(f"overlay directory {overlay_dir} does not exist")
     target = overlay_dir / SECRETS_FILENAME
     if not target.exists():
         body = "".join(f"{key}={value}\n" for key, value in _generate().items())

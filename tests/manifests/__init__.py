@@ -1,0 +1,1 @@
+"""The "manifests" test layer: renders k8s/ overlays and checks them offline (no cluster)."""
