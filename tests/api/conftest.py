@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from nta_api.app import create_app
-from nta_api.settings import Settings
 from pymongo import MongoClient
 from pymongo.database import Database
 
+from nta_api.app import create_app
+from nta_api.settings import Settings
 from tests.fixtures.mongo import mongo_url  # noqa: F401  (re-exported fixture)
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ms1"

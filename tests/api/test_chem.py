@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 
 import pytest
+
 from nta_api.chem import FormulaError, monoisotopic_mass, parse_formula
 
 from .conftest import DATA

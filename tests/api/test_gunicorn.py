@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import requests
-from nta_api.reference import load_reference_csv
 
+from nta_api.reference import load_reference_csv
 from tests.fixtures.mongo import _free_port
 
 from .conftest import SEED

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from bson import ObjectId
 from gridfs import GridFSBucket
+
 from nta_api.jobs import json_safe
 
 CSV_BYTES = b"Feature ID,Mass\n1,194.080376\n"

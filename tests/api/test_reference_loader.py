@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+
 from nta_api.reference import (
     COLLECTION,
     META_COLLECTION,

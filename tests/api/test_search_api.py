@@ -7,11 +7,11 @@ import json
 
 import numpy as np
 import pytest
+
 from nta_api.app import create_app
 from nta_api.reference import load_reference_csv
 from nta_api.search import COLUMNS, MAX_QUERIES
 from nta_api.settings import Settings
-
 from tests.fixtures.mongo import _free_port
 
 BATCH = "/nta/rest/ms1/batch/job_1"

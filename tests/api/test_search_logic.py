@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+
 from nta_api.reference import ReferenceIndex
 from nta_api.search import COLUMNS, QueryError, parse_masses, search_formulas, search_masses
 

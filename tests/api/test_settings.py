@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from nta_api.settings import ConfigError, Settings, load_settings, redact_url
 
 

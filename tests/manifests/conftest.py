@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from nta_dev.secrets import ensure_secrets_env
 
 from .contract import OVERLAYS

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from nta_dev.secrets import SECRET_KEYS, ensure_secrets_env
 
 from .conftest import REPO_ROOT

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from openpyxl import load_workbook
+
 from nta_pipeline import Inputs, Parameters, run_workflow
 from nta_pipeline.outputs import output_files
 from nta_pipeline.plots import CV_HIGH, CV_OK, classify_occurrences
-from openpyxl import load_workbook
 
 pytestmark = pytest.mark.slow
 SAMPLES = [f"{n}_T" for n in range(45, 61)]

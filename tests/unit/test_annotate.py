@@ -1,6 +1,7 @@
 """Duplicates, adducts and the band join (MS1_SPEC §3.4, §3.7)."""
 
 import numpy as np
+
 from nta_pipeline.annotate import ADDUCT_DELTAS, annotate_adducts, flag_duplicates
 from nta_pipeline.bandjoin import band_pairs
 

@@ -6,6 +6,7 @@ Blank MB (3 replicates), sample groups A_ and B_ (3 each); k = 3, thresholds 66 
 import numpy as np
 import pandas as pd
 import pytest
+
 from nta_pipeline.cleaning import clean_features
 from nta_pipeline.grouping import design_from_columns
 from nta_pipeline.stats import add_mrl, add_statistics

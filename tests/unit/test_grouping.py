@@ -1,6 +1,7 @@
 """Replicate grouping, blanks and pass-through columns (MS1_SPEC §1.2–§1.4), examples from the spec."""
 
 import pytest
+
 from nta_pipeline.errors import InputError
 from nta_pipeline.grouping import design_from_columns, is_blank_name, name_distance
 

@@ -1,6 +1,7 @@
 """Parameters (MS1_SPEC §2): defaults, parsing from strings, validation, the Analysis Parameters sheet."""
 
 import pytest
+
 from nta_pipeline.errors import ParameterError
 from nta_pipeline.params import LABELS, Parameters
 

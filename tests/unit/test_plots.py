@@ -8,6 +8,7 @@ import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
 import pytest
+
 from nta_pipeline import plots
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -1,6 +1,7 @@
 """Readers (MS1_SPEC §1.1, §1.5, §1.6): layouts, normalisation, and errors naming file/row/column."""
 
 import pytest
+
 from nta_pipeline.errors import InputError
 from nta_pipeline.readers import PROTON_MASS_ORIGINAL, read_feature_table, read_run_sequence, read_tracers
 

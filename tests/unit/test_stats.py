@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+
 from nta_pipeline.grouping import design_from_columns
 from nta_pipeline.stats import add_mrl, add_statistics, group_statistics
 

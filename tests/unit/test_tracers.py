@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+
 from nta_pipeline.errors import InputError
 from nta_pipeline.tracers import check_run_sequence, match_tracers, tracer_report, tracer_rows
 
