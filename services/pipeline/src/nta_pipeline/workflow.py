@@ -289,6 +289,8 @@ def _search(flagged: pd.DataFrame, params: Parameters, searcher: Searcher) -> pd
     key = "Mass" if params.search_mode == "mass" else "Formula"
     if key not in flagged.columns:
         raise InputError(f"formula search needs a '{key}' column in the feature table")
+    if key == "Formula":  # MPP writes formulas spaced ("C5 H13 N O"); the API takes "C5H13NO"
+        flagged = flagged.assign(Formula=flagged["Formula"].astype("string").str.replace(" ", "", regex=False))
     query = flagged[key].dropna().drop_duplicates().tolist()
     hits = searcher(params.search_mode, query, params.parent_ion_mass_accuracy)
     features = flagged[["Feature ID", "Mass", "Retention_Time", key] if key != "Mass" else
