@@ -87,13 +87,14 @@ def check_run_sequence(run_sequence: pd.DataFrame | None, replicate_columns: lis
             "sequence file for each input data file when a tracer file is given.", file=file,
         )  # fmt: skip
     names = run_sequence.iloc[:, 0].astype(str).tolist()
-    absent = [n for n in names if n not in set(replicate_columns)]
+    listed, columns = set(names), set(replicate_columns)
+    absent = [n for n in names if n not in columns]
     if absent:
         raise InputError(
             f"the run sequence names {len(absent)} injection(s) that are not sample or blank columns of the "
             f"{mode} feature table: {', '.join(absent[:5])}", file=file, column=str(run_sequence.columns[0]),
         )  # fmt: skip
-    unlisted = [c for c in replicate_columns if c not in set(names)]
+    unlisted = [c for c in replicate_columns if c not in listed]
     if unlisted:
         raise InputError(
             f"{len(unlisted)} sample or blank column(s) of the {mode} feature table are missing from the run "

@@ -293,12 +293,12 @@ def _search(flagged: pd.DataFrame, params: Parameters, searcher: Searcher) -> pd
         flagged = flagged.assign(Formula=flagged["Formula"].astype("string").str.replace(" ", "", regex=False))
     query = flagged[key].dropna().drop_duplicates().tolist()
     hits = searcher(params.search_mode, query, params.parent_ion_mass_accuracy)
-    features = flagged[["Feature ID", "Mass", "Retention_Time", key] if key != "Mass" else
-                       ["Feature ID", "Mass", "Retention_Time"]]  # fmt: skip
     if hits.empty:
         return pd.DataFrame(columns=["Feature ID", "Mass", "Retention Time", "INPUT"])
-    joined = features.merge(hits, left_on=key, right_on="INPUT", how="inner")
-    joined = joined.rename(columns=sheets.RENAME).drop(columns=[c for c in (key,) if c != "Mass"])
+    features = flagged[list(dict.fromkeys(["Feature ID", "Mass", "Retention_Time", key]))]
+    joined = features.merge(hits, left_on=key, right_on="INPUT", how="inner").rename(columns=sheets.RENAME)
+    if key != "Mass":  # the join key repeats INPUT
+        joined = joined.drop(columns=key)
     return joined.sort_values(["Feature ID", "MASS_DIFFERENCE"], kind="stable").reset_index(drop=True)
 
 
