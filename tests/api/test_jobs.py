@@ -110,3 +110,14 @@ def test_json_safe() -> None:
         "a": [str(oid), "2024-01-02T03:04:05.000Z", None, None, 1.5],
         "b": {"c": None},
     }
+
+
+def test_job_list_newest_first_with_total_count(client) -> None:
+    out = client.get("/nta/rest/jobs/").get_json()
+    ids = [j["job_id"] for j in out["jobs"]]
+    assert out["count"] == len(ids) >= 2
+    created = [j["created_at"] for j in out["jobs"]]
+    assert created == sorted(created, reverse=True)
+    assert "parameters" not in out["jobs"][0]
+    assert len(client.get("/nta/rest/jobs/?limit=1").get_json()["jobs"]) == 1
+    assert client.get("/nta/rest/jobs/?limit=x").status_code == 400

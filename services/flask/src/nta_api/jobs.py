@@ -11,7 +11,7 @@ from typing import Any
 
 from bson import ObjectId
 from bson.decimal128 import Decimal128
-from flask import Blueprint, Response, current_app, send_file, url_for
+from flask import Blueprint, Response, current_app, request, send_file, url_for
 from gridfs import GridFSBucket
 from gridfs.errors import NoFile
 
@@ -86,6 +86,18 @@ def create_blueprint() -> Blueprint:
         if doc is None:
             return _error(f"job {job_id} not found", 404)
         return doc
+
+    @bp.get("/")
+    def job_list() -> Response:
+        """Newest jobs first: ?limit=N (1-500, default 100)."""
+        try:
+            limit = min(max(int(request.args.get("limit", "100")), 1), 500)
+        except ValueError:
+            return _error("limit must be an integer between 1 and 500", 400)
+        fields = ("project_name", "status", "step", "progress", "created_at", "finished_at", "error")
+        docs = db()[JOBS_COLLECTION].find({}, {f: 1 for f in fields}).sort("created_at", -1).limit(limit)
+        listing = [{"job_id": str(d["_id"]), **{k: json_safe(d[k]) for k in fields if k in d}} for d in docs]
+        return _json({"count": db()[JOBS_COLLECTION].count_documents({}), "jobs": listing})
 
     @bp.get("/<job_id>")
     def job_status(job_id: str) -> Response:

@@ -1,0 +1,282 @@
+"""The local stack: every service of the NTA stack as a local process, no cluster needed (`./inv up`).
+
+honcho runs the processes and stops them all on Ctrl-C. Code changes reload: Django and Flask through gunicorn
+`--reload` (the master process stays, workers restart), the Dask workers through `watchmedo auto-restart`, nginx
+through `watchmedo shell-command` re-rendering its config and running `nginx -s reload`.
+
+    python -m nta_dev.localstack [--port-offset N] [--state-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shlex
+import shutil
+import socket
+import string
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+NGINX_DIR = REPO / "services" / "nginx"
+STATIC_DIR = REPO / "services" / "django" / "src" / "nta_web" / "static"
+PIPELINE_SRC = REPO / "services" / "pipeline" / "src"
+SEED_CSV = REPO / "services" / "flask" / "seed" / "reference_seed.csv"
+NGINX_BIN = "/usr/sbin/nginx"
+
+# name -> default port; `--port-offset` shifts them all (tests run a second stack beside a developer's).
+PORTS = {"nginx": 31000, "django": 8000, "flask": 5000, "scheduler": 8786, "dashboard": 8787, "worker": 8788,
+         "mongo": 27017}  # fmt: skip
+
+
+class StackError(RuntimeError):
+    """The local stack cannot start; the message names the fix."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    port_offset: int = 0
+    state_dir: Path = REPO / ".local-stack"
+    workers: int = 2
+    max_upload_mb: int = 100
+    lease_seconds: float = 60.0
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+    def port(self, name: str) -> int:
+        return PORTS[name] + self.port_offset
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port('nginx')}"
+
+    @property
+    def mongo_url(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port('mongo')}"
+
+
+def _venv_bin(tool: str) -> str:
+    candidate = Path(sys.executable).parent / tool
+    return str(candidate) if candidate.exists() else tool
+
+
+def django_secret_key(state_dir: Path) -> str:
+    """A per-checkout key kept in the (gitignored) state dir, so sessions survive restarts; never printed."""
+    path = state_dir / "django-secret-key"
+    if not path.exists():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def environment(cfg: StackConfig) -> dict[str, str]:
+    """The configuration contract, as the local processes see it."""
+    return {
+        "NTA_MONGO_URL": cfg.mongo_url,
+        "NTA_DB_NAME": "nta",
+        "NTA_URL_PREFIX": "/nta",
+        "NTA_DASK_SCHEDULER": f"tcp://127.0.0.1:{cfg.port('scheduler')}",
+        "NTA_API_URL": f"http://127.0.0.1:{cfg.port('flask')}/nta/rest",
+        "DJANGO_SECRET_KEY": django_secret_key(cfg.state_dir),
+        "DJANGO_DEBUG": "0",
+        "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
+        "NTA_MAX_UPLOAD_MB": str(cfg.max_upload_mb),
+        "NTA_LOG_LEVEL": "INFO",
+        "NTA_JOB_LEASE_SECONDS": f"{cfg.lease_seconds:g}",
+        "NTA_TEMPLATE_RELOAD": "1",  # Django re-reads templates on each request (gunicorn --reload sees only .py)
+        "PYTHONUNBUFFERED": "1",
+        **cfg.extra_env,
+    }
+
+
+def render_nginx_conf(cfg: StackConfig) -> str:
+    template = string.Template((NGINX_DIR / "nginx.conf.template").read_text())
+    # safe_substitute leaves nginx's own $variables alone, as envsubst with a variable list does in the image.
+    return template.safe_substitute(
+        NTA_LISTEN_PORT=cfg.port("nginx"), NTA_DJANGO_UPSTREAM=f"127.0.0.1:{cfg.port('django')}",
+        NTA_FLASK_UPSTREAM=f"127.0.0.1:{cfg.port('flask')}", NTA_DASK_UPSTREAM=f"127.0.0.1:{cfg.port('dashboard')}",
+        NTA_STATIC_ROOT=str(STATIC_DIR), NTA_ERROR_ROOT=str(NGINX_DIR / "errors"),
+        NTA_MAX_UPLOAD_MB=cfg.max_upload_mb, NTA_RUN_DIR=str(cfg.state_dir / "nginx"),
+    )  # fmt: skip
+
+
+def write_nginx_conf(cfg: StackConfig) -> Path:
+    run_dir = cfg.state_dir / "nginx"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = cfg.state_dir / "nginx.conf"
+    path.write_text(render_nginx_conf(cfg))
+    return path
+
+
+def processes(cfg: StackConfig) -> dict[str, str]:
+    """Process name -> shell command (honcho runs each in its own process group)."""
+    py = shlex.quote(sys.executable)
+    nginx_conf = shlex.quote(str(cfg.state_dir / "nginx.conf"))
+    scheduler = f"tcp://127.0.0.1:{cfg.port('scheduler')}"
+    reload_nginx = (f"{py} -m nta_dev.localstack --port-offset {cfg.port_offset} --state-dir "
+                    f"{shlex.quote(str(cfg.state_dir))} --max-upload-mb {cfg.max_upload_mb} --render-nginx "
+                    f"&& {NGINX_BIN} -c {nginx_conf} -s reload")  # fmt: skip
+    return {
+        "mongo": f"{_venv_bin('nx-27017')} --data-dir {shlex.quote(str(cfg.state_dir / 'mongo'))} "
+                 f"--port {cfg.port('mongo')}",
+        "flask": f"{_venv_bin('gunicorn')} --reload -b 127.0.0.1:{cfg.port('flask')} --workers 2 --threads 4 "
+                 "--access-logfile - 'nta_api.app:create_app()'",
+        "django": f"{_venv_bin('gunicorn')} --reload -b 127.0.0.1:{cfg.port('django')} --workers 2 --threads 4 "
+                  "--timeout 120 --access-logfile - nta_web.wsgi:application",
+        "scheduler": f"{_venv_bin('dask')} scheduler --host 127.0.0.1 --port {cfg.port('scheduler')} "
+                     f"--dashboard-address 127.0.0.1:{cfg.port('dashboard')} --dashboard-prefix /nta/dask",
+        "worker": f"{_venv_bin('watchmedo')} auto-restart --directory {shlex.quote(str(PIPELINE_SRC))} "
+                  "--pattern '*.py' --recursive --signal SIGTERM --kill-after 5 -- "
+                  f"{_venv_bin('dask')} worker {scheduler} --nworkers {cfg.workers} --nthreads 1 --memory-limit 0 "
+                  f"--dashboard-address 127.0.0.1:{cfg.port('worker')}",
+        "nginx": f"{NGINX_BIN} -c {nginx_conf} -g 'daemon off;'",
+        "nginx-reload": f"{_venv_bin('watchmedo')} shell-command --patterns '*.template' --wait --drop "
+                        f"--command {shlex.quote(reload_nginx)} {shlex.quote(str(NGINX_DIR))}",
+    }  # fmt: skip
+
+
+def ports_in_use(cfg: StackConfig) -> list[str]:
+    busy = []
+    for name in PORTS:
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", cfg.port(name)))
+            except OSError:
+                busy.append(f"port {cfg.port(name)} ({name}) is already in use")
+    return busy
+
+
+def ensure_nginx() -> None:
+    """nginx comes from Debian; install it when we may (root), else say how."""
+    if Path(NGINX_BIN).exists():
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise StackError("nginx is not installed: run `sudo apt-get install -y nginx`, then `./inv up` again")
+    print("nta: installing nginx (apt-get install -y nginx) ...", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "nginx"]):
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise StackError(f"`{' '.join(cmd)}` failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+
+
+def check_prerequisites(cfg: StackConfig) -> None:
+    busy = ports_in_use(cfg)
+    if busy:
+        raise StackError("; ".join(busy) + ". Stop the other program (or a stack already running: "
+                         "`./inv up` in another terminal), or start this one on other ports with "
+                         "`./inv up --port-offset 10000`.")  # fmt: skip
+    ensure_nginx()
+    for module in ("nta_web", "nta_api", "nta_pipeline.runner"):
+        try:
+            __import__(module)
+        except ImportError as exc:
+            raise StackError(f"{module} is not importable ({exc}); run `./inv up` (it installs .venv) "
+                             "instead of calling this module directly") from exc  # fmt: skip
+
+
+def health_urls(cfg: StackConfig) -> dict[str, str]:
+    base = cfg.base_url
+    return {"nginx": f"{base}/healthz", "django": f"{base}/nta/healthz", "flask": f"{base}/nta/rest/healthz",
+            "dask": f"{base}/nta/dask/health"}  # fmt: skip
+
+
+def wait_ready(cfg: StackConfig, timeout: float = 60.0, *, alive: threading.Event | None = None) -> None:
+    """Poll every health check through nginx until all answer 200; StackError names the ones that did not."""
+    deadline = time.monotonic() + timeout
+    pending = dict(health_urls(cfg))
+    while pending and time.monotonic() < deadline:
+        if alive is not None and not alive.is_set():
+            raise StackError("the local stack stopped while starting; see its output above")
+        for name, url in list(pending.items()):
+            try:
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    if resp.status == 200:
+                        del pending[name]
+            except (urllib.error.URLError, OSError):
+                pass
+        if pending:
+            time.sleep(0.3)
+    if pending:
+        raise StackError(f"not ready after {timeout:g} s: {', '.join(pending)} ({', '.join(pending.values())})")
+
+
+def seed_reference(cfg: StackConfig) -> None:
+    """Load the shipped reference seed once, so the chemical search finds something out of the box."""
+    from pymongo import MongoClient
+
+    from nta_api.reference import load_reference_csv
+
+    client: MongoClient = MongoClient(cfg.mongo_url, serverSelectionTimeoutMS=10000)
+    try:
+        db = client["nta"]
+        if db["reference"].estimated_document_count() == 0:
+            load_reference_csv(db, SEED_CSV)
+    finally:
+        client.close()
+
+
+def _announce_when_ready(cfg: StackConfig, manager: object) -> None:
+    try:
+        wait_ready(cfg, timeout=120)
+        seed_reference(cfg)
+    except Exception as exc:  # shown, not fatal: the developer sees which service did not come up
+        print(f"\nnta: {exc}\n", flush=True)
+        return
+    url = f"http://localhost:{cfg.port('nginx')}"
+    print(f"\nnta: the stack is up: {url}/nta/   (search API {url}/nta/rest/, Dask dashboard {url}/nta/dask/status)"
+          "\nnta: edit code and it reloads; Ctrl-C stops everything\n", flush=True)  # fmt: skip
+
+
+def run_local_stack(cfg: StackConfig | None = None) -> int:
+    """Run the stack in the foreground until Ctrl-C; returns the exit code."""
+    from honcho.manager import Manager
+
+    cfg = cfg or StackConfig()
+    check_prerequisites(cfg)
+    write_nginx_conf(cfg)
+    (cfg.state_dir / "mongo").mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **environment(cfg)}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "dev"), env.get("PYTHONPATH", "")]))
+    manager = Manager()
+    for name, cmd in processes(cfg).items():
+        manager.add_process(name, cmd, env=env, cwd=str(REPO))
+    threading.Thread(target=_announce_when_ready, args=(cfg, manager), daemon=True).start()
+    manager.loop()
+    return manager.returncode or 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nta_dev.localstack", description=__doc__.splitlines()[0])
+    parser.add_argument("--port-offset", type=int, default=0, help="add N to every port (nginx 31000+N, ...)")
+    parser.add_argument("--state-dir", type=Path, default=REPO / ".local-stack", help="data, logs, rendered config")
+    parser.add_argument("--workers", type=int, default=2, help="Dask worker processes")
+    parser.add_argument("--max-upload-mb", type=int, default=100, help="upload limit of nginx and Django")
+    parser.add_argument("--lease-seconds", type=float, default=60.0, help="a job without heartbeat this long fails")
+    parser.add_argument("--render-nginx", action="store_true", help="only render the nginx config and exit")
+    args = parser.parse_args(argv)
+    cfg = StackConfig(port_offset=args.port_offset, state_dir=args.state_dir.resolve(), workers=args.workers,
+                      max_upload_mb=args.max_upload_mb, lease_seconds=args.lease_seconds)  # fmt: skip
+    try:
+        if args.render_nginx:
+            write_nginx_conf(cfg)
+            return 0
+        return run_local_stack(cfg)
+    except StackError as exc:
+        print(f"nta: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

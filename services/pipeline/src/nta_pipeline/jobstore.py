@@ -1,0 +1,247 @@
+"""Job documents and their files in MongoDB: the one place that knows the job schema.
+
+Django creates jobs and reads them, the Dask runner claims, updates and finishes them, Flask serves them as JSON.
+
+Schema (collection ``jobs``; files in the GridFS bucket ``fs``)::
+
+    _id           str, 32 hex characters
+    project_name  str
+    status        "queued" | "processing" | "completed" | "failed"
+    step          name of the current (or failing) workflow step
+    progress      0.0 .. 1.0
+    created_at, started_at, finished_at, updated_at   UTC datetimes (updated_at is the runner's heartbeat)
+    attempts      how many times a worker claimed the job
+    lease         token of the current claim: updates from an older claim (a worker presumed dead) are ignored
+    error         {"step", "message"} or None
+    parameters    Parameters.as_dict()
+    inputs        {role: {file_id, filename, size}}
+    results       {name: {file_id, filename, content_type, size}}
+    summary       the workflow's summary.json
+
+A worker that dies stops its heartbeat. Dask reschedules its task on another worker, which claims the job again
+(attempt 2 of MAX_ATTEMPTS); a job whose heartbeat is older than the lease is marked failed when it is next read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any
+
+from gridfs import GridFSBucket
+from gridfs.errors import NoFile
+from pymongo import DESCENDING, MongoClient, ReturnDocument
+from pymongo.database import Database
+
+JOBS = "jobs"
+MAX_ATTEMPTS = 2
+INPUT_ROLES = ("pos", "neg", "tracers", "run_sequence_pos", "run_sequence_neg")
+ACTIVE = ("queued", "processing")
+
+
+class JobLost(RuntimeError):
+    """The job was finished or re-claimed by someone else (e.g. expired while this worker was stalled)."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A worker's hold on one job: every update it makes is conditional on still holding the lease."""
+
+    job_id: str
+    lease: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class ResultFile:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def utcnow() -> datetime:
+    # BSON dates are naive UTC; keep Python-side values comparable with what comes back.
+    now = datetime.now(UTC)
+    return now.replace(tzinfo=None, microsecond=now.microsecond // 1000 * 1000)
+
+
+class JobStore:
+    def __init__(self, db: Database, *, lease_seconds: float = 60.0):
+        self.db = db
+        self.jobs = db[JOBS]
+        self.files = GridFSBucket(db)
+        self.lease_seconds = lease_seconds
+
+    @classmethod
+    def from_url(cls, mongo_url: str, db_name: str = "nta", *, lease_seconds: float = 60.0,
+                 timeout_ms: int = 3000) -> JobStore:  # fmt: skip
+        client: MongoClient = MongoClient(mongo_url, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms,
+                                          tz_aware=False)  # fmt: skip
+        return cls(client[db_name], lease_seconds=lease_seconds)
+
+    def ping(self, timeout_s: float = 2.0) -> None:
+        """Raise unless the database answers within timeout_s."""
+        self.db.command("ping", maxTimeMS=int(timeout_s * 1000))
+
+    # -- creating and reading (web side) ------------------------------------------------------------------
+
+    def create_job(self, project_name: str, parameters: dict[str, Any],
+                   inputs: dict[str, tuple[str, bytes]]) -> str:  # fmt: skip
+        """Store the input files in GridFS and a queued job document; returns the job id."""
+        unknown = set(inputs) - set(INPUT_ROLES)
+        if unknown:
+            raise ValueError(f"unknown input role(s) {sorted(unknown)}; expected some of {INPUT_ROLES}")
+        job_id = uuid.uuid4().hex
+        stored: dict[str, dict[str, Any]] = {}
+        try:
+            for role, (filename, data) in inputs.items():
+                file_id = self.files.upload_from_stream(filename, data, metadata={"job_id": job_id, "role": role})
+                stored[role] = {"file_id": file_id, "filename": filename, "size": len(data)}
+            now = utcnow()
+            self.jobs.insert_one({
+                "_id": job_id, "project_name": project_name, "status": "queued", "step": "Waiting for a worker",
+                "progress": 0.0, "created_at": now, "started_at": None, "finished_at": None, "updated_at": now,
+                "attempts": 0, "lease": None, "error": None, "parameters": parameters, "inputs": stored,
+                "results": {}, "summary": {},
+            })  # fmt: skip
+        except Exception:
+            for entry in stored.values():  # no orphaned inputs for a job that was never created
+                with contextlib.suppress(Exception):
+                    self.files.delete(entry["file_id"])
+            raise
+        return job_id
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        """The job document (stale processing jobs are failed first), or None."""
+        self.expire_stale(job_id)
+        return self.jobs.find_one({"_id": job_id})
+
+    def list_jobs(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Newest first, without parameters and summary."""
+        self.expire_stale()
+        cursor = self.jobs.find({}, {"parameters": 0, "summary": 0}).sort("created_at", DESCENDING).limit(limit)
+        return list(cursor)
+
+    def open_result(self, job_id: str, name: str) -> tuple[dict[str, Any], IO[bytes]] | None:
+        """(entry, readable stream) of one result file, or None when the job or the file does not exist."""
+        doc = self.jobs.find_one({"_id": job_id}, {"results": 1})
+        entry = ((doc or {}).get("results") or {}).get(name)
+        if not isinstance(entry, dict):
+            return None
+        try:
+            return entry, self.files.open_download_stream(entry["file_id"])
+        except NoFile:
+            return None
+
+    def fail(self, job_id: str, step: str, message: str) -> None:
+        """Mark a job failed from outside a claim (e.g. the web side could not submit it)."""
+        now = utcnow()
+        self.jobs.update_one({"_id": job_id, "status": {"$in": list(ACTIVE)}}, {"$set": {
+            "status": "failed", "step": step, "error": {"step": step, "message": message},
+            "finished_at": now, "updated_at": now}})  # fmt: skip
+
+    def expire_stale(self, job_id: str | None = None) -> int:
+        """Fail processing jobs whose heartbeat is older than the lease; returns how many."""
+        cutoff = utcnow() - timedelta(seconds=self.lease_seconds)
+        query: dict[str, Any] = {"status": "processing", "updated_at": {"$lt": cutoff}}
+        if job_id is not None:
+            query["_id"] = job_id
+        expired = 0
+        for doc in self.jobs.find(query, {"step": 1, "attempts": 1, "lease": 1}):
+            step = doc.get("step") or "unknown step"
+            message = (f"the worker running this job stopped responding during '{step}' (no heartbeat for "
+                       f"{self.lease_seconds:g} s, attempt {doc.get('attempts', 1)} of {MAX_ATTEMPTS}); "
+                       "submit the files again")  # fmt: skip
+            result = self.jobs.update_one({"_id": doc["_id"], "status": "processing", "lease": doc.get("lease")},
+                                          {"$set": {"status": "failed", "error": {"step": step, "message": message},
+                                                    "finished_at": utcnow(), "lease": None}})  # fmt: skip
+            expired += result.modified_count
+        return expired
+
+    # -- running (worker side) --------------------------------------------------------------------------
+
+    def claim(self, job_id: str) -> Claim | None:
+        """Take the job for this worker. None when it is finished already, or has used up its attempts
+        (then it is marked failed here)."""
+        now = utcnow()
+        lease = uuid.uuid4().hex
+        doc = self.jobs.find_one_and_update(
+            {"_id": job_id, "status": {"$in": list(ACTIVE)}},
+            {"$set": {"status": "processing", "lease": lease, "updated_at": now, "progress": 0.0,
+                      "step": "Starting"}, "$inc": {"attempts": 1}},
+            projection={"attempts": 1, "started_at": 1, "step": 1}, return_document=ReturnDocument.AFTER,
+        )  # fmt: skip
+        if doc is None:
+            return None
+        claim = Claim(job_id, lease, int(doc.get("attempts") or 1))
+        if doc.get("started_at") is None:
+            self._update(claim, {"started_at": now})
+        if claim.attempt > MAX_ATTEMPTS:
+            message = (f"the job's worker was lost {MAX_ATTEMPTS} times (killed or out of memory); not retrying "
+                       "again. Try a smaller input or ask for larger workers")  # fmt: skip
+            self.finish_failed(claim, "Starting", message)
+            return None
+        if claim.attempt > 1:
+            self._update(claim, {"step": f"Retrying after a lost worker (attempt {claim.attempt} of {MAX_ATTEMPTS})"})
+        return claim
+
+    def _update(self, claim: Claim, fields: dict[str, Any]) -> None:
+        result = self.jobs.update_one({"_id": claim.job_id, "lease": claim.lease, "status": "processing"},
+                                      {"$set": {**fields, "updated_at": utcnow()}})  # fmt: skip
+        if result.matched_count == 0:
+            raise JobLost(f"job {claim.job_id} is no longer held by this worker (expired or re-claimed)")
+
+    def load_inputs(self, job_id: str) -> dict[str, tuple[str, bytes]]:
+        doc = self.jobs.find_one({"_id": job_id}, {"inputs": 1}) or {}
+        return {role: (entry["filename"], self.files.open_download_stream(entry["file_id"]).read())
+                for role, entry in (doc.get("inputs") or {}).items()}  # fmt: skip
+
+    def progress(self, claim: Claim, step: str, fraction: float) -> None:
+        self._update(claim, {"step": step, "progress": float(min(max(fraction, 0.0), 1.0))})
+
+    def heartbeat(self, claim: Claim) -> None:
+        self._update(claim, {})
+
+    @contextlib.contextmanager
+    def heartbeating(self, claim: Claim) -> Iterator[None]:
+        """Refresh updated_at in a background thread while the body runs (steps can be long)."""
+        stop = threading.Event()
+        interval = max(0.5, self.lease_seconds / 4)
+
+        def beat() -> None:
+            while not stop.wait(interval):
+                with contextlib.suppress(Exception):  # a missed beat is retried; the lease is generous
+                    self.heartbeat(claim)
+
+        thread = threading.Thread(target=beat, name=f"heartbeat-{claim.job_id}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+    def complete(self, claim: Claim, results: dict[str, ResultFile], summary: dict[str, Any]) -> None:
+        """Upload the result files and mark the job completed (all or nothing)."""
+        entries: dict[str, dict[str, Any]] = {}
+        try:
+            for name, rf in results.items():
+                metadata = {"job_id": claim.job_id, "name": name, "contentType": rf.content_type}
+                file_id = self.files.upload_from_stream(rf.filename, rf.data, metadata=metadata)
+                entries[name] = {"file_id": file_id, "filename": rf.filename, "content_type": rf.content_type,
+                                 "size": len(rf.data)}  # fmt: skip
+            self._update(claim, {"status": "completed", "step": "Completed", "progress": 1.0, "results": entries,
+                                 "summary": summary, "finished_at": utcnow(), "lease": None})  # fmt: skip
+        except Exception:
+            for entry in entries.values():
+                with contextlib.suppress(Exception):
+                    self.files.delete(entry["file_id"])
+            raise
+
+    def finish_failed(self, claim: Claim, step: str, message: str) -> None:
+        self._update(claim, {"status": "failed", "step": step, "error": {"step": step, "message": message},
+                             "finished_at": utcnow(), "lease": None})  # fmt: skip

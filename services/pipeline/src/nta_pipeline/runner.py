@@ -1,0 +1,178 @@
+"""The Dask job runner: `submit` (web side) sends `run_job` to the scheduler; `run_job` runs on a worker.
+
+A worker loads the job's inputs from GridFS, runs the workflow writing each step to the job document, calls the
+search API over HTTP when the job asks for a search, stores the result files in GridFS and marks the job completed,
+or failed with the step and the message. See jobstore for how a lost worker is detected.
+
+Worker settings come from the environment (the configuration contract): NTA_MONGO_URL (required), NTA_DB_NAME,
+NTA_API_URL, NTA_JOB_LEASE_SECONDS.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import threading
+import time
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .errors import NtaError, StepError
+from .jobstore import Claim, JobLost, JobStore, ResultFile
+from .outputs import output_files, project_slug
+from .params import Parameters
+from .search import ApiSearcher
+from .workflow import Inputs, run_workflow
+
+log = logging.getLogger("nta_pipeline.runner")
+
+CONTENT_TYPES = {
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".csv": "text/csv",
+    ".png": "image/png",
+    ".json": "application/json",
+    ".zip": "application/zip",
+}
+
+
+class SubmitError(NtaError):
+    """The job could not be handed to the Dask scheduler."""
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    mongo_url: str = field(repr=False)  # may carry credentials
+    db_name: str = "nta"
+    api_url: str = ""
+    lease_seconds: float = 60.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RunnerSettings:
+        env = os.environ if environ is None else environ
+        mongo_url = env.get("NTA_MONGO_URL", "").strip()
+        if not mongo_url:
+            raise NtaError("NTA_MONGO_URL is not set on this Dask worker; set it (e.g. mongodb://127.0.0.1:27017)")
+        try:
+            lease = float(env.get("NTA_JOB_LEASE_SECONDS", "60"))
+        except ValueError as exc:
+            raise NtaError(f"NTA_JOB_LEASE_SECONDS must be a number, got {env['NTA_JOB_LEASE_SECONDS']!r}") from exc
+        return cls(mongo_url=mongo_url, db_name=env.get("NTA_DB_NAME", "nta").strip() or "nta",
+                   api_url=env.get("NTA_API_URL", "").strip(), lease_seconds=lease)  # fmt: skip
+
+
+# -- web side ---------------------------------------------------------------------------------------------
+
+_clients: dict[str, object] = {}
+_clients_lock = threading.Lock()
+
+
+def _client(address: str, timeout: float) -> object:
+    from distributed import Client  # imported lazily: the workflow itself does not need Dask
+
+    with _clients_lock:
+        client = _clients.get(address)
+        if client is None or getattr(client, "status", "") not in ("running", "connecting"):
+            client = Client(address, timeout=timeout, set_as_default=False)
+            _clients[address] = client
+        return client
+
+
+def submit(job_id: str, scheduler_address: str, *, timeout: float = 5.0) -> None:
+    """Hand the job to the scheduler and return at once (the client is reused between calls)."""
+    from distributed import fire_and_forget
+
+    try:
+        client = _client(scheduler_address, timeout)
+        fire_and_forget(client.submit(run_job, job_id, key=f"nta-job-{job_id}", pure=False))  # type: ignore[attr-defined]
+    except Exception as exc:  # OSError, TimeoutError, CommClosedError ... all mean "not submitted"
+        with _clients_lock:
+            _clients.pop(scheduler_address, None)
+        raise SubmitError(f"the Dask scheduler at {scheduler_address} did not take the job ({type(exc).__name__}: "
+                          f"{exc}); is the scheduler running? (NTA_DASK_SCHEDULER)") from exc  # fmt: skip
+
+
+# -- worker side ------------------------------------------------------------------------------------------
+
+
+def result_files(files: dict[str, bytes], project_name: str) -> dict[str, ResultFile]:
+    """Name the workflow's output files for the job document, and add a zip of every CSV."""
+    proj = project_slug(project_name)
+    named: dict[str, ResultFile] = {}
+    csvs = {}
+    for filename, data in files.items():
+        stem, ext = os.path.splitext(filename)
+        if filename.startswith("csv/"):
+            csvs[filename] = data
+            name = "table_" + stem.removeprefix("csv/")
+        elif filename.endswith("_NTA_WebApp_QAQC.xlsx"):
+            name = "workbook"
+        elif filename.endswith("_NTA_WebApp_chemical_results.xlsx"):
+            name = "chemical_workbook"
+        elif ext == ".png":
+            name = "plot_" + stem.removeprefix(f"{proj}_")
+        else:
+            name = re.sub(r"[^A-Za-z0-9_]+", "_", stem)
+        named[name] = ResultFile(os.path.basename(filename), CONTENT_TYPES.get(ext, "application/octet-stream"), data)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for filename, data in sorted(csvs.items()):
+            zf.writestr(filename.removeprefix("csv/"), data)
+    named["csv_zip"] = ResultFile(f"{proj}_csv.zip", CONTENT_TYPES[".zip"], buf.getvalue())
+    return named
+
+
+def run_job(job_id: str, settings: RunnerSettings | None = None) -> str:
+    """Run one job to completion or failure; returns its final status (for logs and tests)."""
+    settings = settings or RunnerSettings.from_env()
+    store = JobStore.from_url(settings.mongo_url, settings.db_name, lease_seconds=settings.lease_seconds)
+    claim = store.claim(job_id)
+    if claim is None:
+        log.info("job %s: nothing to do (finished, or out of attempts)", job_id)
+        return "skipped"
+    log.info("job %s: attempt %d", job_id, claim.attempt)
+    step = "Loading inputs"
+    started = time.perf_counter()
+    try:
+        with store.heartbeating(claim):
+            store.progress(claim, step, 0.0)
+            doc = store.get(job_id) or {}
+            params = Parameters.from_strings(doc.get("parameters") or {})
+            loaded = store.load_inputs(job_id)
+            inputs = Inputs(**{role: data for role, (_, data) in loaded.items()},
+                            names={role: filename for role, (filename, _) in loaded.items()})  # fmt: skip
+            searcher = ApiSearcher(settings.api_url, job_id) if settings.api_url else None
+
+            def progress(name: str, fraction: float) -> None:
+                nonlocal step
+                step = name
+                store.progress(claim, name, fraction * 0.95)  # the last 5 % is saving the results
+
+            results = run_workflow(inputs, params, progress=progress, searcher=searcher)
+            step = "Saving results"
+            store.progress(claim, step, 0.95)
+            named = result_files(output_files(results, params.project_name), params.project_name)
+            store.complete(claim, named, results.summary)
+    except JobLost as exc:
+        log.warning("job %s: %s", job_id, exc)
+        return "lost"
+    except StepError as exc:
+        return _fail(store, claim, exc.step, str(exc.cause))
+    except NtaError as exc:
+        return _fail(store, claim, step, str(exc))
+    except Exception as exc:  # a bug: the user still gets the step, the log gets the traceback
+        log.exception("job %s failed in %s", job_id, step)
+        return _fail(store, claim, step, f"internal error ({type(exc).__name__}: {exc}); see the worker log")
+    log.info("job %s: completed in %.2f s", job_id, time.perf_counter() - started)
+    return "completed"
+
+
+def _fail(store: JobStore, claim: Claim, step: str, message: str) -> str:
+    log.info("job %s: failed in %s: %s", claim.job_id, step, message)
+    try:
+        store.finish_failed(claim, step, message)
+    except JobLost:
+        return "lost"
+    return "failed"
