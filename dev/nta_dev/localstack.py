@@ -34,8 +34,7 @@ SEED_CSV = REPO / "services" / "flask" / "seed" / "reference_seed.csv"
 NGINX_BIN = "/usr/sbin/nginx"
 
 # name -> default port; `--port-offset` shifts them all (tests run a second stack beside a developer's).
-PORTS = {"nginx": 31000, "django": 8000, "flask": 5000, "scheduler": 8786, "dashboard": 8787, "worker": 8788,
-         "mongo": 27017}  # fmt: skip
+PORTS = {"nginx": 31000, "django": 8000, "flask": 5000, "scheduler": 8786, "dashboard": 8787, "mongo": 27017}
 
 
 class StackError(RuntimeError):
@@ -122,23 +121,28 @@ def processes(cfg: StackConfig) -> dict[str, str]:
     py = shlex.quote(sys.executable)
     nginx_conf = shlex.quote(str(cfg.state_dir / "nginx.conf"))
     scheduler = f"tcp://127.0.0.1:{cfg.port('scheduler')}"
+    # Started as root, nginx workers drop to 'nobody', who cannot use a private state dir (pytest's tmp dirs are
+    # 0700) for request bodies; every other local process runs as this user anyway.
+    nginx_user = " user root;" if os.geteuid() == 0 else ""
     reload_nginx = (f"{py} -m nta_dev.localstack --port-offset {cfg.port_offset} --state-dir "
                     f"{shlex.quote(str(cfg.state_dir))} --max-upload-mb {cfg.max_upload_mb} --render-nginx "
                     f"&& {NGINX_BIN} -c {nginx_conf} -s reload")  # fmt: skip
     return {
+        # Own pid and log files: nx-27017's defaults in /tmp would refuse a second instance (tests, CI).
         "mongo": f"{_venv_bin('nx-27017')} --data-dir {shlex.quote(str(cfg.state_dir / 'mongo'))} "
-                 f"--port {cfg.port('mongo')}",
+                 f"--port {cfg.port('mongo')} --pid-file {shlex.quote(str(cfg.state_dir / 'mongo.pid'))} "
+                 f"--log-file {shlex.quote(str(cfg.state_dir / 'mongo.log'))}",
         "flask": f"{_venv_bin('gunicorn')} --reload -b 127.0.0.1:{cfg.port('flask')} --workers 2 --threads 4 "
-                 "--access-logfile - 'nta_api.app:create_app()'",
+                 "--no-control-socket --access-logfile - 'nta_api.app:create_app()'",
         "django": f"{_venv_bin('gunicorn')} --reload -b 127.0.0.1:{cfg.port('django')} --workers 2 --threads 4 "
-                  "--timeout 120 --access-logfile - nta_web.wsgi:application",
+                  "--timeout 120 --no-control-socket --access-logfile - nta_web.wsgi:application",
         "scheduler": f"{_venv_bin('dask')} scheduler --host 127.0.0.1 --port {cfg.port('scheduler')} "
                      f"--dashboard-address 127.0.0.1:{cfg.port('dashboard')} --dashboard-prefix /nta/dask",
         "worker": f"{_venv_bin('watchmedo')} auto-restart --directory {shlex.quote(str(PIPELINE_SRC))} "
                   "--pattern '*.py' --recursive --signal SIGTERM --kill-after 5 -- "
                   f"{_venv_bin('dask')} worker {scheduler} --nworkers {cfg.workers} --nthreads 1 --memory-limit 0 "
-                  f"--dashboard-address 127.0.0.1:{cfg.port('worker')}",
-        "nginx": f"{NGINX_BIN} -c {nginx_conf} -g 'daemon off;'",
+                  f"--no-dashboard --local-directory {shlex.quote(str(cfg.state_dir / 'dask'))}",
+        "nginx": f"{NGINX_BIN} -c {nginx_conf} -g 'daemon off;{nginx_user}'",
         "nginx-reload": f"{_venv_bin('watchmedo')} shell-command --patterns '*.template' --wait --drop "
                         f"--command {shlex.quote(reload_nginx)} {shlex.quote(str(NGINX_DIR))}",
     }  # fmt: skip

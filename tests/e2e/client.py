@@ -1,0 +1,148 @@
+"""A browser-like client of the stack: reads the upload form's defaults, posts it with its CSRF token."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+
+
+@dataclass
+class Form:
+    action: str
+    fields: list[tuple[str, str]] = field(default_factory=list)  # (name, value), repeated names kept
+    file_fields: list[str] = field(default_factory=list)
+
+
+class _FormParser(HTMLParser):
+    """Collects the first multipart form as a browser would submit it untouched (checked boxes, selected options)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.form: Form | None = None
+        self.done = False
+        self._select: str | None = None
+        self._select_first: str | None = None
+        self._select_chosen = False
+        self._option_value: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: (v or "") for k, v in attrs}
+        if tag == "form" and self.form is None and "multipart" in a.get("enctype", ""):
+            self.form = Form(action=a.get("action", ""))
+        if self.form is None or self.done:
+            return
+        name = a.get("name")
+        if tag == "input" and name:
+            kind = a.get("type", "text").lower()
+            if kind == "file":
+                self.form.file_fields.append(name)
+            elif kind in ("checkbox", "radio"):
+                if "checked" in a:
+                    self.form.fields.append((name, a.get("value", "on")))
+            elif kind not in ("submit", "button", "reset", "image"):
+                self.form.fields.append((name, a.get("value", "")))
+        elif tag == "select" and name:
+            self._select, self._select_first, self._select_chosen = name, None, False
+        elif tag == "option" and self._select:
+            value = a.get("value")
+            self._option_value = value
+            if self._select_first is None:
+                self._select_first = value
+            if "selected" in a:
+                self._select_chosen = True
+                self.form.fields.append((self._select, value or ""))
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.form.fields.append((name, ""))
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea and self.form:
+            name, value = self.form.fields[-1]
+            self.form.fields[-1] = (name, value + data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select" and self._select and self.form:
+            if not self._select_chosen and self._select_first is not None:
+                self.form.fields.append((self._select, self._select_first))
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+        elif tag == "form" and self.form:
+            self.done = True
+
+
+class StackClient:
+    def __init__(self, base_url: str):
+        self.base = base_url.rstrip("/")
+        self.http = requests.Session()
+
+    def url(self, path: str) -> str:
+        return path if path.startswith("http") else f"{self.base}{path}"
+
+    def form(self) -> Form:
+        resp = self.http.get(self.url("/nta/"), timeout=30)
+        resp.raise_for_status()
+        parser = _FormParser()
+        parser.feed(resp.text)
+        assert parser.form is not None, "no multipart upload form on /nta/"
+        return parser.form
+
+    def upload(self, files: dict[str, tuple[str, bytes]], params: dict[str, Any] | None = None, *,
+               json: bool = True, drop: tuple[str, ...] = ()) -> requests.Response:  # fmt: skip
+        """POST the form with its defaults, `params` replacing fields (a list value = several values)."""
+        form = self.form()
+        params = params or {}
+        data = [(k, v) for k, v in form.fields if k not in params and k not in drop]
+        for key, value in params.items():
+            data += [(key, str(v)) for v in value] if isinstance(value, list | tuple) else [(key, str(value))]
+        action = urljoin(self.url("/nta/"), form.action)  # as a browser resolves it; "" posts back to /nta/
+        headers = {"Referer": self.url("/nta/"), "X-CSRFToken": self.http.cookies.get("csrftoken", "")}
+        if json:
+            headers["Accept"] = "application/json"
+        upload = {role: (name, content, "text/csv") for role, (name, content) in files.items()}
+        return self.http.post(action, data=data, files=upload or None, headers=headers, timeout=120,
+                              allow_redirects=not json)  # fmt: skip
+
+    def submit(self, files: dict[str, tuple[str, bytes]], params: dict[str, Any] | None = None) -> str:
+        resp = self.upload(files, params)
+        assert resp.status_code == 201, f"upload refused: HTTP {resp.status_code}: {resp.text[:500]}"
+        return resp.json()["job_id"]
+
+    def status(self, job_id: str) -> dict[str, Any]:
+        resp = self.http.get(self.url(f"/nta/jobs/{job_id}/status.json"), timeout=30)
+        resp.raise_for_status()
+        return resp.json()
+
+    def wait(self, job_id: str, timeout: float = 180, interval: float = 0.1) -> tuple[dict[str, Any], list[float]]:
+        """Poll until the job finishes; returns the last status and every progress value seen."""
+        seen: list[float] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.status(job_id)
+            seen.append(float(status["progress"]))
+            if status["status"] in ("completed", "failed") or time.monotonic() > deadline:
+                return status, seen
+            time.sleep(interval)
+
+    def job_count(self) -> int:
+        resp = self.http.get(self.url("/nta/rest/jobs/?limit=1"), timeout=30)
+        resp.raise_for_status()
+        return int(resp.json()["count"])
+
+    def file(self, job_id: str, name: str) -> requests.Response:
+        return self.http.get(self.url(f"/nta/jobs/{job_id}/files/{name}"), timeout=60)
+
+
+def error_text(resp: requests.Response) -> str:
+    """The message of a refused upload: JSON error, or the visible text of an HTML page."""
+    if resp.headers.get("Content-Type", "").startswith("application/json"):
+        body = resp.json()
+        return f"{body.get('field', '')}: {body.get('error', '')}"
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", resp.text))
