@@ -14,6 +14,7 @@ import os
 import secrets
 import shlex
 import shutil
+import signal
 import socket
 import string
 import subprocess
@@ -27,11 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-NGINX_DIR = REPO / "services" / "nginx"
-STATIC_DIR = REPO / "services" / "django" / "src" / "nta_web" / "static"
-PIPELINE_SRC = REPO / "services" / "pipeline" / "src"
 SEED_CSV = REPO / "services" / "flask" / "seed" / "reference_seed.csv"
+# The services' import roots, relative to the source root (the repo, or a copy the reload tests edit).
+SRC_DIRS = ("services/pipeline/src", "services/django/src", "services/flask/src")
 NGINX_BIN = "/usr/sbin/nginx"
+READY_LINE = "nta: the stack is up"  # printed once every health check passed and the reference is seeded
 
 # name -> default port; `--port-offset` shifts them all (tests run a second stack beside a developer's).
 PORTS = {"nginx": 31000, "django": 8000, "flask": 5000, "scheduler": 8786, "dashboard": 8787, "mongo": 27017}
@@ -45,10 +46,15 @@ class StackError(RuntimeError):
 class StackConfig:
     port_offset: int = 0
     state_dir: Path = REPO / ".local-stack"
+    source_root: Path = REPO  # where the services' code is run from
     workers: int = 2
     max_upload_mb: int = 100
     lease_seconds: float = 60.0
     extra_env: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def nginx_dir(self) -> Path:
+        return self.source_root / "services" / "nginx"
 
     def port(self, name: str) -> int:
         return PORTS[name] + self.port_offset
@@ -98,12 +104,13 @@ def environment(cfg: StackConfig) -> dict[str, str]:
 
 
 def render_nginx_conf(cfg: StackConfig) -> str:
-    template = string.Template((NGINX_DIR / "nginx.conf.template").read_text())
+    template = string.Template((cfg.nginx_dir / "nginx.conf.template").read_text())
+    static = cfg.source_root / "services" / "django" / "src" / "nta_web" / "static"
     # safe_substitute leaves nginx's own $variables alone, as envsubst with a variable list does in the image.
     return template.safe_substitute(
         NTA_LISTEN_PORT=cfg.port("nginx"), NTA_DJANGO_UPSTREAM=f"127.0.0.1:{cfg.port('django')}",
         NTA_FLASK_UPSTREAM=f"127.0.0.1:{cfg.port('flask')}", NTA_DASK_UPSTREAM=f"127.0.0.1:{cfg.port('dashboard')}",
-        NTA_STATIC_ROOT=str(STATIC_DIR), NTA_ERROR_ROOT=str(NGINX_DIR / "errors"),
+        NTA_STATIC_ROOT=str(static), NTA_ERROR_ROOT=str(cfg.nginx_dir / "errors"),
         NTA_MAX_UPLOAD_MB=cfg.max_upload_mb, NTA_RUN_DIR=str(cfg.state_dir / "nginx"),
     )  # fmt: skip
 
@@ -125,7 +132,8 @@ def processes(cfg: StackConfig) -> dict[str, str]:
     # 0700) for request bodies; every other local process runs as this user anyway.
     nginx_user = " user root;" if os.geteuid() == 0 else ""
     reload_nginx = (f"{py} -m nta_dev.localstack --port-offset {cfg.port_offset} --state-dir "
-                    f"{shlex.quote(str(cfg.state_dir))} --max-upload-mb {cfg.max_upload_mb} --render-nginx "
+                    f"{shlex.quote(str(cfg.state_dir))} --source-root {shlex.quote(str(cfg.source_root))} "
+                    f"--max-upload-mb {cfg.max_upload_mb} --render-nginx "
                     f"&& {NGINX_BIN} -c {nginx_conf} -s reload")  # fmt: skip
     return {
         # Own pid and log files: nx-27017's defaults in /tmp would refuse a second instance (tests, CI).
@@ -138,13 +146,14 @@ def processes(cfg: StackConfig) -> dict[str, str]:
                   "--timeout 120 --no-control-socket --access-logfile - nta_web.wsgi:application",
         "scheduler": f"{_venv_bin('dask')} scheduler --host 127.0.0.1 --port {cfg.port('scheduler')} "
                      f"--dashboard-address 127.0.0.1:{cfg.port('dashboard')} --dashboard-prefix /nta/dask",
-        "worker": f"{_venv_bin('watchmedo')} auto-restart --directory {shlex.quote(str(PIPELINE_SRC))} "
+        "worker": f"{_venv_bin('watchmedo')} auto-restart "
+                  f"--directory {shlex.quote(str(cfg.source_root / SRC_DIRS[0]))} "
                   "--pattern '*.py' --recursive --signal SIGTERM --kill-after 5 -- "
                   f"{_venv_bin('dask')} worker {scheduler} --nworkers {cfg.workers} --nthreads 1 --memory-limit 0 "
                   f"--no-dashboard --local-directory {shlex.quote(str(cfg.state_dir / 'dask'))}",
         "nginx": f"{NGINX_BIN} -c {nginx_conf} -g 'daemon off;{nginx_user}'",
         "nginx-reload": f"{_venv_bin('watchmedo')} shell-command --patterns '*.template' --wait --drop "
-                        f"--command {shlex.quote(reload_nginx)} {shlex.quote(str(NGINX_DIR))}",
+                        f"--command {shlex.quote(reload_nginx)} {shlex.quote(str(cfg.nginx_dir))}",
     }  # fmt: skip
 
 
@@ -238,8 +247,67 @@ def _announce_when_ready(cfg: StackConfig, manager: object) -> None:
         print(f"\nnta: {exc}\n", flush=True)
         return
     url = f"http://localhost:{cfg.port('nginx')}"
-    print(f"\nnta: the stack is up: {url}/nta/   (search API {url}/nta/rest/, Dask dashboard {url}/nta/dask/status)"
+    print(f"\n{READY_LINE}: {url}/nta/   (search API {url}/nta/rest/, Dask dashboard {url}/nta/dask/status)"
           "\nnta: edit code and it reloads; Ctrl-C stops everything\n", flush=True)  # fmt: skip
+
+
+def free_port_offset(start: int = 20000, stop: int = 30000) -> int:
+    """A port offset at which every port of the stack is free (for a second stack beside a developer's)."""
+    for offset in range(start, stop, 1000):
+        if not ports_in_use(StackConfig(port_offset=offset)):
+            return offset
+    raise StackError(f"no free port range for the local stack between offsets {start} and {stop}")
+
+
+class BackgroundStack:
+    """The local stack as a child process (tests, benchmarks): `with BackgroundStack(cfg, log) as stack: ...`.
+
+    Waits for the ready line (health checks passed, reference seeded); stopping sends SIGINT to the process
+    group, as Ctrl-C does, so honcho stops every process.
+    """
+
+    def __init__(self, cfg: StackConfig, log: Path, *, timeout: float = 180.0):
+        self.cfg, self.log, self.timeout = cfg, log, timeout
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> BackgroundStack:
+        cmd = [sys.executable, "-m", "nta_dev.localstack", "--port-offset", str(self.cfg.port_offset),
+               "--state-dir", str(self.cfg.state_dir), "--source-root", str(self.cfg.source_root),
+               "--workers", str(self.cfg.workers),
+               "--lease-seconds", f"{self.cfg.lease_seconds:g}",
+               "--max-upload-mb", str(self.cfg.max_upload_mb)]  # fmt: skip
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                            env=env, cwd=str(REPO))  # fmt: skip
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            text = self.log.read_text(errors="replace")
+            if READY_LINE in text:
+                return self
+            if self.process.poll() is not None or "nta: not ready" in text:
+                break
+            time.sleep(0.3)
+        self.stop()
+        output = self.log.read_text(errors="replace")[-6000:]
+        raise StackError(f"the local stack did not come up; its output:\n{output}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def __enter__(self) -> BackgroundStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def run_local_stack(cfg: StackConfig | None = None) -> int:
@@ -252,7 +320,9 @@ def run_local_stack(cfg: StackConfig | None = None) -> int:
     (cfg.state_dir / "mongo").mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **environment(cfg)}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "dev"), env.get("PYTHONPATH", "")]))
+    # Ahead of the editable installs, so a --source-root copy is what runs.
+    paths = [str(cfg.source_root / d) for d in SRC_DIRS] + [str(REPO / "dev"), env.get("PYTHONPATH", "")]
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
     manager = Manager()
     for name, cmd in processes(cfg).items():
         manager.add_process(name, cmd, env=env, cwd=str(REPO))
@@ -265,13 +335,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nta_dev.localstack", description=__doc__.splitlines()[0])
     parser.add_argument("--port-offset", type=int, default=0, help="add N to every port (nginx 31000+N, ...)")
     parser.add_argument("--state-dir", type=Path, default=REPO / ".local-stack", help="data, logs, rendered config")
+    parser.add_argument("--source-root", type=Path, default=REPO, help="run the services' code from this tree")
     parser.add_argument("--workers", type=int, default=2, help="Dask worker processes")
     parser.add_argument("--max-upload-mb", type=int, default=100, help="upload limit of nginx and Django")
     parser.add_argument("--lease-seconds", type=float, default=60.0, help="a job without heartbeat this long fails")
     parser.add_argument("--render-nginx", action="store_true", help="only render the nginx config and exit")
     args = parser.parse_args(argv)
     cfg = StackConfig(port_offset=args.port_offset, state_dir=args.state_dir.resolve(), workers=args.workers,
-                      max_upload_mb=args.max_upload_mb, lease_seconds=args.lease_seconds)  # fmt: skip
+                      source_root=args.source_root.resolve(), max_upload_mb=args.max_upload_mb,
+                      lease_seconds=args.lease_seconds)  # fmt: skip
     try:
         if args.render_nginx:
             write_nginx_conf(cfg)

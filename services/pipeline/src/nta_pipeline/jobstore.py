@@ -9,7 +9,8 @@ Schema (collection ``jobs``; files in the GridFS bucket ``fs``)::
     status        "queued" | "processing" | "completed" | "failed"
     step          name of the current (or failing) workflow step
     progress      0.0 .. 1.0
-    created_at, started_at, finished_at, updated_at   UTC datetimes (updated_at is the runner's heartbeat)
+    created_at, started_at, finished_at, updated_at   UTC datetimes
+    heartbeat     epoch seconds of the runner's last sign of life (a number: compares the same on every server)
     attempts      how many times a worker claimed the job
     lease         token of the current claim: updates from an older claim (a worker presumed dead) are ignored
     error         {"step", "message"} or None
@@ -26,10 +27,11 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import IO, Any
 
 from gridfs import GridFSBucket
@@ -105,8 +107,8 @@ class JobStore:
             self.jobs.insert_one({
                 "_id": job_id, "project_name": project_name, "status": "queued", "step": "Waiting for a worker",
                 "progress": 0.0, "created_at": now, "started_at": None, "finished_at": None, "updated_at": now,
-                "attempts": 0, "lease": None, "error": None, "parameters": parameters, "inputs": stored,
-                "results": {}, "summary": {},
+                "heartbeat": time.time(), "attempts": 0, "lease": None, "error": None, "parameters": parameters,
+                "inputs": stored, "results": {}, "summary": {},
             })  # fmt: skip
         except Exception:
             for entry in stored.values():  # no orphaned inputs for a job that was never created
@@ -146,8 +148,7 @@ class JobStore:
 
     def expire_stale(self, job_id: str | None = None) -> int:
         """Fail processing jobs whose heartbeat is older than the lease; returns how many."""
-        cutoff = utcnow() - timedelta(seconds=self.lease_seconds)
-        query: dict[str, Any] = {"status": "processing", "updated_at": {"$lt": cutoff}}
+        query: dict[str, Any] = {"status": "processing", "heartbeat": {"$lt": time.time() - self.lease_seconds}}
         if job_id is not None:
             query["_id"] = job_id
         expired = 0
@@ -171,8 +172,8 @@ class JobStore:
         lease = uuid.uuid4().hex
         doc = self.jobs.find_one_and_update(
             {"_id": job_id, "status": {"$in": list(ACTIVE)}},
-            {"$set": {"status": "processing", "lease": lease, "updated_at": now, "progress": 0.0,
-                      "step": "Starting"}, "$inc": {"attempts": 1}},
+            {"$set": {"status": "processing", "lease": lease, "updated_at": now, "heartbeat": time.time(),
+                      "progress": 0.0, "step": "Starting"}, "$inc": {"attempts": 1}},
             projection={"attempts": 1, "started_at": 1, "step": 1}, return_document=ReturnDocument.AFTER,
         )  # fmt: skip
         if doc is None:
@@ -190,8 +191,8 @@ class JobStore:
         return claim
 
     def _update(self, claim: Claim, fields: dict[str, Any]) -> None:
-        result = self.jobs.update_one({"_id": claim.job_id, "lease": claim.lease, "status": "processing"},
-                                      {"$set": {**fields, "updated_at": utcnow()}})  # fmt: skip
+        held = {"_id": claim.job_id, "lease": claim.lease, "status": "processing"}
+        result = self.jobs.update_one(held, {"$set": {**fields, "updated_at": utcnow(), "heartbeat": time.time()}})
         if result.matched_count == 0:
             raise JobLost(f"job {claim.job_id} is no longer held by this worker (expired or re-claimed)")
 

@@ -1,0 +1,71 @@
+"""nta_web.settings, imported in a fresh interpreter with a controlled environment (settings load once per process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+BASE = {"DJANGO_SECRET_KEY": "s" * 50, "NTA_MONGO_URL": "mongodb://127.0.0.1:27017"}
+SHOW = ("import json, nta_web.settings as s; print(json.dumps({'DEBUG': s.DEBUG, 'ALLOWED_HOSTS': s.ALLOWED_HOSTS, "
+        "'STATIC_URL': s.STATIC_URL, 'MAX': s.FILE_UPLOAD_MAX_MEMORY_SIZE, 'CSRF': s.CSRF_TRUSTED_ORIGINS, "
+        "'LOADERS': s.TEMPLATES[0]['OPTIONS']['loaders'], 'MW': s.MIDDLEWARE, 'DB': s.DATABASES}))")  # fmt: skip
+
+
+def _run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "NTA_"))}
+    return subprocess.run([sys.executable, "-c", SHOW], env={**clean, **env}, capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+
+
+def _settings(env: dict[str, str]) -> dict:
+    done = _run(env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def test_defaults_debug_off_csrf_on_no_database() -> None:
+    s = _settings(BASE)
+    assert s["DEBUG"] is False
+    assert s["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1"]
+    assert s["STATIC_URL"] == "/nta/static/"
+    assert s["MAX"] == 100 * 1024 * 1024
+    assert "django.middleware.csrf.CsrfViewMiddleware" in s["MW"]
+    assert s["DB"] == {}
+    # production: templates are cached
+    assert s["LOADERS"][0][0] == "django.template.loaders.cached.Loader"
+
+
+def test_environment_is_read() -> None:
+    s = _settings({**BASE, "DJANGO_ALLOWED_HOSTS": "nta.example.org, web ", "NTA_URL_PREFIX": "/tools/nta/",
+                   "NTA_MAX_UPLOAD_MB": "2", "DJANGO_CSRF_TRUSTED_ORIGINS": "https://nta.example.org",
+                   "NTA_TEMPLATE_RELOAD": "1"})  # fmt: skip
+    assert s["ALLOWED_HOSTS"] == ["nta.example.org", "web"]
+    assert s["STATIC_URL"] == "/tools/nta/static/"
+    assert s["MAX"] == 2 * 1024 * 1024
+    assert s["CSRF"] == ["https://nta.example.org"]
+    assert "django.template.loaders.cached.Loader" not in json.dumps(s["LOADERS"])
+
+
+def test_debug_needs_no_secret_key_and_reloads_templates() -> None:
+    s = _settings({"DJANGO_DEBUG": "1", "NTA_MONGO_URL": BASE["NTA_MONGO_URL"]})
+    assert s["DEBUG"] is True
+    assert "django.template.loaders.cached.Loader" not in json.dumps(s["LOADERS"])
+
+
+@pytest.mark.parametrize(("env", "variable"), [
+    ({"NTA_MONGO_URL": "mongodb://127.0.0.1:27017"}, "DJANGO_SECRET_KEY"),
+    ({"DJANGO_SECRET_KEY": "s" * 50}, "NTA_MONGO_URL"),
+    ({**BASE, "DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG"),
+    ({**BASE, "NTA_MAX_UPLOAD_MB": "lots"}, "NTA_MAX_UPLOAD_MB"),
+    ({**BASE, "NTA_URL_PREFIX": "nta"}, "NTA_URL_PREFIX"),
+    ({**BASE, "NTA_MONGO_URL": "http://user:hunter2@db"}, "NTA_MONGO_URL"),
+])  # fmt: skip
+def test_bad_environment_fails_clearly(env: dict[str, str], variable: str) -> None:
+    done = _run(env)
+    assert done.returncode != 0
+    assert "ImproperlyConfigured" in done.stderr and variable in done.stderr, done.stderr[-1500:]
+    assert "hunter2" not in done.stderr  # a secret is never echoed
