@@ -47,7 +47,7 @@ class StackConfig:
     port_offset: int = 0
     state_dir: Path = REPO / ".local-stack"
     source_root: Path = REPO  # where the services' code is run from
-    workers: int = 2
+    worker_threads: int = 2  # one Dask worker process (no nanny: watchmedo restarts it), this many threads
     max_upload_mb: int = 100
     lease_seconds: float = 60.0
     extra_env: Mapping[str, str] = field(default_factory=dict)
@@ -124,7 +124,11 @@ def write_nginx_conf(cfg: StackConfig) -> Path:
 
 
 def processes(cfg: StackConfig) -> dict[str, str]:
-    """Process name -> shell command (honcho runs each in its own process group)."""
+    """Process name -> shell command (honcho runs each in its own process group).
+
+    One gunicorn worker with threads each, and one Dask worker process without a nanny: on 2 cores a reload then
+    re-imports one process, not two, and watchmedo restarts a worker that died.
+    """
     py = shlex.quote(sys.executable)
     nginx_conf = shlex.quote(str(cfg.state_dir / "nginx.conf"))
     scheduler = f"tcp://127.0.0.1:{cfg.port('scheduler')}"
@@ -140,19 +144,19 @@ def processes(cfg: StackConfig) -> dict[str, str]:
         "mongo": f"{_venv_bin('nx-27017')} --data-dir {shlex.quote(str(cfg.state_dir / 'mongo'))} "
                  f"--port {cfg.port('mongo')} --pid-file {shlex.quote(str(cfg.state_dir / 'mongo.pid'))} "
                  f"--log-file {shlex.quote(str(cfg.state_dir / 'mongo.log'))}",
-        "flask": f"{_venv_bin('gunicorn')} --reload -b 127.0.0.1:{cfg.port('flask')} --workers 2 --threads 4 "
+        "flask": f"{_venv_bin('gunicorn')} --reload -b 127.0.0.1:{cfg.port('flask')} --workers 1 --threads 8 "
                  "--no-control-socket --access-logfile - 'nta_api.app:create_app()'",
-        "django": f"{_venv_bin('gunicorn')} --reload -b 127.0.0.1:{cfg.port('django')} --workers 2 --threads 4 "
+        "django": f"{_venv_bin('gunicorn')} --reload -b 127.0.0.1:{cfg.port('django')} --workers 1 --threads 8 "
                   "--timeout 120 --no-control-socket --access-logfile - nta_web.wsgi:application",
         "scheduler": f"{_venv_bin('dask')} scheduler --host 127.0.0.1 --port {cfg.port('scheduler')} "
                      f"--dashboard-address 127.0.0.1:{cfg.port('dashboard')} --dashboard-prefix /nta/dask",
         "worker": f"{_venv_bin('watchmedo')} auto-restart "
                   f"--directory {shlex.quote(str(cfg.source_root / SRC_DIRS[0]))} "
-                  "--pattern '*.py' --recursive --signal SIGTERM --kill-after 5 -- "
-                  f"{_venv_bin('dask')} worker {scheduler} --nworkers {cfg.workers} --nthreads 1 --memory-limit 0 "
+                  "--patterns '**/*.py' --recursive --signal SIGTERM --kill-after 5 -- "
+                  f"{_venv_bin('dask')} worker {scheduler} --no-nanny --nthreads {cfg.worker_threads} --memory-limit 0 "
                   f"--no-dashboard --local-directory {shlex.quote(str(cfg.state_dir / 'dask'))}",
         "nginx": f"{NGINX_BIN} -c {nginx_conf} -g 'daemon off;{nginx_user}'",
-        "nginx-reload": f"{_venv_bin('watchmedo')} shell-command --patterns '*.template' --wait --drop "
+        "nginx-reload": f"{_venv_bin('watchmedo')} shell-command --patterns '**/*.template' --wait --drop "
                         f"--command {shlex.quote(reload_nginx)} {shlex.quote(str(cfg.nginx_dir))}",
     }  # fmt: skip
 
@@ -273,7 +277,7 @@ class BackgroundStack:
     def start(self) -> BackgroundStack:
         cmd = [sys.executable, "-m", "nta_dev.localstack", "--port-offset", str(self.cfg.port_offset),
                "--state-dir", str(self.cfg.state_dir), "--source-root", str(self.cfg.source_root),
-               "--workers", str(self.cfg.workers),
+               "--worker-threads", str(self.cfg.worker_threads),
                "--lease-seconds", f"{self.cfg.lease_seconds:g}",
                "--max-upload-mb", str(self.cfg.max_upload_mb)]  # fmt: skip
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -336,14 +340,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port-offset", type=int, default=0, help="add N to every port (nginx 31000+N, ...)")
     parser.add_argument("--state-dir", type=Path, default=REPO / ".local-stack", help="data, logs, rendered config")
     parser.add_argument("--source-root", type=Path, default=REPO, help="run the services' code from this tree")
-    parser.add_argument("--workers", type=int, default=2, help="Dask worker processes")
+    parser.add_argument("--worker-threads", type=int, default=2, help="threads of the Dask worker (jobs at once)")
     parser.add_argument("--max-upload-mb", type=int, default=100, help="upload limit of nginx and Django")
     parser.add_argument("--lease-seconds", type=float, default=60.0, help="a job without heartbeat this long fails")
     parser.add_argument("--render-nginx", action="store_true", help="only render the nginx config and exit")
     args = parser.parse_args(argv)
-    cfg = StackConfig(port_offset=args.port_offset, state_dir=args.state_dir.resolve(), workers=args.workers,
-                      source_root=args.source_root.resolve(), max_upload_mb=args.max_upload_mb,
-                      lease_seconds=args.lease_seconds)  # fmt: skip
+    cfg = StackConfig(port_offset=args.port_offset, state_dir=args.state_dir.resolve(),
+                      worker_threads=args.worker_threads, source_root=args.source_root.resolve(),
+                      max_upload_mb=args.max_upload_mb, lease_seconds=args.lease_seconds)  # fmt: skip
     try:
         if args.render_nginx:
             write_nginx_conf(cfg)

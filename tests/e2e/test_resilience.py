@@ -14,17 +14,17 @@ from tests.e2e.data import enlarged_pos, shipped
 
 
 def _dask_worker_processes(stack) -> list[psutil.Process]:
-    """The processes that run tasks: children of `dask worker` (the nanny restarts them when they die)."""
+    """The processes that run tasks: `dask worker` (watchmedo restarts it) and, with a nanny, its children."""
     found = []
     for proc in psutil.Process(stack.process.pid).children(recursive=True):
         try:
-            cmd = " ".join(proc.cmdline())
-            parent = " ".join(proc.parent().cmdline())
+            cmd = proc.cmdline()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
-        if "dask worker" in parent.replace("dask-worker", "dask worker") and "multiprocessing" in cmd \
-                and "resource_tracker" not in cmd:
+        if cmd and cmd[0] != "/bin/sh" and "watchmedo" not in " ".join(cmd) and "worker" in cmd and \
+                any(c.endswith("/dask") for c in cmd):
             found.append(proc)
+            found += proc.children(recursive=True)
     return found
 
 

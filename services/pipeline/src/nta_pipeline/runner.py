@@ -22,10 +22,9 @@ from dataclasses import dataclass, field
 
 from .errors import NtaError, StepError
 from .jobstore import Claim, JobLost, JobStore, ResultFile
-from .outputs import output_files, project_slug
-from .params import Parameters
-from .search import ApiSearcher
-from .workflow import Inputs, run_workflow
+
+# The workflow (pandas, openpyxl, matplotlib) is imported inside the worker-side functions: the web services import
+# this module for `submit` on every reload and must stay quick to restart.
 
 log = logging.getLogger("nta_pipeline.runner")
 
@@ -99,6 +98,8 @@ def submit(job_id: str, scheduler_address: str, *, timeout: float = 5.0) -> None
 
 def result_files(files: dict[str, bytes], project_name: str) -> dict[str, ResultFile]:
     """Name the workflow's output files for the job document, and add a zip of every CSV."""
+    from .outputs import project_slug
+
     proj = project_slug(project_name)
     named: dict[str, ResultFile] = {}
     csvs = {}
@@ -126,6 +127,11 @@ def result_files(files: dict[str, bytes], project_name: str) -> dict[str, Result
 
 def run_job(job_id: str, settings: RunnerSettings | None = None) -> str:
     """Run one job to completion or failure; returns its final status (for logs and tests)."""
+    from .outputs import output_files
+    from .params import Parameters
+    from .search import ApiSearcher
+    from .workflow import Inputs, run_workflow
+
     settings = settings or RunnerSettings.from_env()
     store = JobStore.from_url(settings.mongo_url, settings.db_name, lease_seconds=settings.lease_seconds)
     claim = store.claim(job_id)

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import pytest
+
+from nta_dev.localstack import REPO, BackgroundStack, StackConfig, StackError, free_port_offset
+
+# What the local stack runs from; copied so the tests edit a scratch tree, never the checkout.
+COPIED = ("services/pipeline/src", "services/django/src", "services/flask/src", "services/nginx")
+
+
+def _is_gunicorn(cmd: list[str]) -> bool:
+    # `python .venv/bin/gunicorn ...`; honcho's `/bin/sh -c "gunicorn ..."` around it is not one.
+    return any(Path(c).name == "gunicorn" for c in cmd[:2])
+
+
+@dataclass
+class LocalStack:
+    cfg: StackConfig
+    background: BackgroundStack
+
+    @property
+    def root(self) -> Path:
+        return self.cfg.source_root
+
+    def gunicorn_masters(self) -> dict[str, int]:
+        """Port-named gunicorn master pids: {'django': pid, 'flask': pid}."""
+        masters = {}
+        ports = {str(self.cfg.port("django")): "django", str(self.cfg.port("flask")): "flask"}
+        for proc in psutil.Process(self.background.process.pid).children(recursive=True):
+            try:
+                cmd, parent = proc.cmdline(), proc.parent().cmdline()
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            if _is_gunicorn(cmd) and not _is_gunicorn(parent):
+                bind = next((c for c in cmd if c.startswith("127.0.0.1:")), "")
+                if bind.split(":")[-1] in ports:
+                    masters[ports[bind.split(":")[-1]]] = proc.pid
+        return masters
+
+
+@pytest.fixture(scope="module")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    tmp = tmp_path_factory.mktemp("reload")
+    root = tmp / "src"
+    for rel in COPIED:
+        shutil.copytree(REPO / rel, root / rel, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    cfg = StackConfig(port_offset=free_port_offset(), state_dir=tmp / "state", source_root=root)
+    background = BackgroundStack(cfg, tmp / "stack.log")
+    try:
+        background.start()
+    except StackError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield LocalStack(cfg, background)
+    finally:
+        background.stop()
