@@ -66,18 +66,24 @@ def http_probe(base_url: str, service: str) -> Probe:
 
 
 def dask_probe(scheduler_address: str) -> tuple[Probe, Callable[[], None]]:
-    """True when every connected worker has imported the new code; returns (probe, close)."""
+    """True when a task on a worker sees the new code; returns (probe, close).
+
+    A task, not `Client.run`: run() also addresses a worker that is restarting and can block far past the probe's
+    interval, which would distort the measurement.
+    """
     from distributed import Client
 
     client = Client(scheduler_address, timeout=10, set_as_default=False)
     expr = "__import__('nta_pipeline.params', fromlist=['VERSION']).VERSION"
 
     def probe(token: str) -> bool:
+        future = client.submit(eval, expr, pure=False)  # eval is pickled by reference: the worker runs its own code
         try:
-            versions = client.run(eval, expr)  # eval is pickled by reference: the worker evaluates its own code
-        except Exception:  # workers restarting
+            return token in future.result(timeout=2)
+        except Exception:  # no worker yet (restarting), or it died under the task
             return False
-        return bool(versions) and all(token in v for v in versions.values())
+        finally:
+            future.release()
 
     return probe, client.close
 
