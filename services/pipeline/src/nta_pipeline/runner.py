@@ -125,6 +125,18 @@ def result_files(files: dict[str, bytes], project_name: str) -> dict[str, Result
     return named
 
 
+_stores: dict[RunnerSettings, JobStore] = {}
+
+
+def _store(settings: RunnerSettings) -> JobStore:
+    # One MongoClient (a connection pool) per worker process, not one per job.
+    with _clients_lock:
+        if settings not in _stores:
+            _stores[settings] = JobStore.from_url(settings.mongo_url, settings.db_name,
+                                                  lease_seconds=settings.lease_seconds)  # fmt: skip
+        return _stores[settings]
+
+
 def run_job(job_id: str, settings: RunnerSettings | None = None) -> str:
     """Run one job to completion or failure; returns its final status (for logs and tests)."""
     from .outputs import output_files
@@ -133,7 +145,7 @@ def run_job(job_id: str, settings: RunnerSettings | None = None) -> str:
     from .workflow import Inputs, run_workflow
 
     settings = settings or RunnerSettings.from_env()
-    store = JobStore.from_url(settings.mongo_url, settings.db_name, lease_seconds=settings.lease_seconds)
+    store = _store(settings)
     claim = store.claim(job_id)
     if claim is None:
         log.info("job %s: nothing to do (finished, or out of attempts)", job_id)
