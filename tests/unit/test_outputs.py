@@ -1,0 +1,198 @@
+"""Result files: every workbook cell read back with openpyxl matches its frame; CSVs; PNGs; sheet layout."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import struct
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from nta_pipeline import Inputs, Parameters, run_workflow
+from nta_pipeline.outputs import MAX_WIDTH, output_files, workbook_bytes
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+EXCEL_MAX_CHARS = 32767
+
+# Values that each take a different path: NaN/inf, whole floats, large ints, booleans, pandas' str dtype with a
+# missing value, object columns mixing numbers and text (as "Decision Documentation" does), nullable ints, and
+# user text that Excel would otherwise run as a formula, turn into a hyperlink, or choke on.
+TRICKY = pd.DataFrame(
+    {
+        "float": [1.5, np.nan, np.inf, -np.inf, 1e-300, 123456789.12345679, -0.0, 100.0],
+        "int": np.arange(8, dtype=np.int64) * 10**12,
+        "bool": [True, False] * 4,
+        "text": pd.array(["=1+1", "+A1", "-2", "@SUM(A1)", "<b>&amp;</b>", " lead", "trail ", None], dtype="str"),
+        "mixed": pd.Series([0.25, "CV", 3, None, np.float64(2.5), np.int64(7), True, ""], dtype=object),
+        "nullable": pd.array([1, None, 3, 4, 5, 6, 7, 8], dtype="Int64"),
+        "escapes": [
+            "a\x01b",
+            "_x0041_",
+            "tab\there",
+            "line\nbreak",
+            "µg/L ✓",
+            "x" * 40_000,
+            "http://example.com",
+            '=HYPERLINK("http://example.com")',
+        ],
+    }
+)
+
+
+def excel_text(text: str) -> str:
+    """The text Excel shows for a stored string: ECMA-376 ST_Xstring `_xHHHH_` escapes decoded, left to right."""
+    return re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), text)
+
+
+def expected(value: object) -> object:
+    """The cell value a frame value must read back as (the rules of the original openpyxl writer, plus no formulas)."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    assert isinstance(value, str), f"test table holds an unexpected {type(value)}"
+    return value[:EXCEL_MAX_CHARS] or None
+
+
+def read_back(xlsx: bytes):
+    return load_workbook(io.BytesIO(xlsx))  # not read_only: freeze panes, widths and data types are wanted
+
+
+def assert_sheet_matches(ws, df: pd.DataFrame) -> None:
+    rows = list(ws.iter_rows(values_only=True))
+    assert list(rows[0][: df.shape[1]]) == [str(c) or None for c in df.columns]
+    assert len(rows) <= len(df) + 1
+    rows += [()] * (len(df) + 1 - len(rows))  # trailing rows without a value hold no cells; compared as empty below
+    for i, row in enumerate(df.itertuples(index=False, name=None)):
+        got = list(rows[i + 1]) + [None] * (df.shape[1] - len(rows[i + 1]))
+        for j, value in enumerate(row):
+            want, cell = expected(value), got[j]
+            if isinstance(cell, str):
+                cell = excel_text(cell)
+            assert type(cell) is type(want) and cell == want, (
+                f"{ws.title} row {i + 2} col {j + 1}: {cell!r} != {want!r}"
+            )
+
+
+def test_every_cell_reads_back_with_its_type() -> None:
+    wb = read_back(workbook_bytes({"Tricky": TRICKY}))
+    assert_sheet_matches(wb["Tricky"], TRICKY)
+
+
+def test_text_is_never_a_formula_or_hyperlink() -> None:
+    headers = pd.DataFrame({"=SUM(1,2)": ["=1+1"], "http://example.com": ["-cmd|' /C calc'!A0"]})
+    xlsx = workbook_bytes({"Tricky": TRICKY, "Headers": headers})
+    wb = read_back(xlsx)
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", f"{ws.title}!{cell.coordinate} is a formula: {cell.value!r}"
+                assert cell.hyperlink is None
+    assert wb["Tricky"]["D2"].value == "=1+1" and wb["Tricky"]["D2"].data_type == "s"
+    assert wb["Headers"]["A1"].value == "=SUM(1,2)"
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as package:
+        for name in package.namelist():
+            if name.startswith("xl/worksheets/"):
+                assert b"<f>" not in package.read(name) and b"<f " not in package.read(name)
+
+
+def test_many_rows_across_chunks_with_gaps() -> None:
+    rng = np.random.default_rng(7)
+    n = 2_345  # several render/compress chunks, last one partial
+    values = rng.lognormal(10, 3, size=(n, 3))
+    values[rng.random(values.shape) < 0.3] = np.nan
+    df = pd.DataFrame(values, columns=["Mean A", "CV A", "STD A"])
+    df.insert(0, "Feature ID", np.arange(1, n + 1))
+    df["Flag"] = pd.Series(np.where(rng.random(n) < 0.5, "Duplicate", ""), dtype="str").replace("", None)
+    wb = read_back(workbook_bytes({"Big": df}))
+    ws = wb["Big"]
+    assert ws.dimensions == f"A1:E{n + 1}"
+    assert_sheet_matches(ws, df)
+
+
+def test_sheet_order_names_frozen_header_and_widths() -> None:
+    sheets = {
+        "Zeta": pd.DataFrame({"a": [1]}),
+        "A sheet name longer than thirty-one characters": pd.DataFrame(
+            {"A rather long header": [1.0], "short": ["x" * 200], "n": [123456.789]}
+        ),
+        "Alpha": pd.DataFrame({"b": ["y"]}),
+    }
+    wb = read_back(workbook_bytes(sheets))
+    assert wb.sheetnames == ["Zeta", "A sheet name longer than thirty", "Alpha"]
+    ws = wb["A sheet name longer than thirty"]
+    assert all(sheet.freeze_panes == "A2" for sheet in wb.worksheets)
+    widths = {col: ws.column_dimensions[col].width for col in "ABC"}
+    # Excel widths are in characters plus padding: at least the text, at most a couple more.
+    assert len("A rather long header") + 1 <= widths["A"] < len("A rather long header") + 3
+    assert MAX_WIDTH <= widths["B"] < MAX_WIDTH + 2  # 200 characters, capped
+    assert len("123456.789") + 1 <= widths["C"] < len("123456.789") + 3
+
+
+def test_empty_frames_still_make_a_valid_workbook() -> None:
+    sheets = {
+        "No rows": pd.DataFrame({"Feature ID": pd.Series([], dtype=int), "Name": pd.Series([], dtype=str)}),
+        "No columns": pd.DataFrame(index=range(3)),
+        "Nothing": pd.DataFrame(),
+        "Unnamed column": pd.DataFrame({"": [1.5, None]}),  # header row without a cell
+    }
+    wb = read_back(workbook_bytes(sheets))
+    assert wb.sheetnames == list(sheets)
+    assert [c.value for c in wb["No rows"][1]] == ["Feature ID", "Name"]
+    assert wb["No rows"].max_row == 1
+    assert wb["Nothing"]["A1"].value is None
+    assert_sheet_matches(wb["Unnamed column"], sheets["Unnamed column"])
+
+
+def synthetic_export(n_features: int = 120, seed: int = 3) -> bytes:
+    """Small MZmine-like table: blank triplicate + two sample triplicates, some non-detects."""
+    rng = np.random.default_rng(seed)
+    columns = ["MB1", "MB2", "MB3", "S01_1", "S01_2", "S01_3", "S02_1", "S02_2", "S02_3"]
+    values = rng.lognormal(12, 2, size=(n_features, len(columns)))
+    values[rng.random(values.shape) < 0.15] = np.nan
+    df = pd.DataFrame(values, columns=columns)
+    df.insert(0, "MZmine_ID", np.arange(n_features))
+    df["Mass"] = rng.uniform(100, 1000, n_features).round(5)
+    df["Retention Time"] = rng.uniform(0.5, 20, n_features).round(3)
+    return df.to_csv(index=False).encode()
+
+
+@pytest.fixture(scope="module")
+def results():
+    inputs = Inputs(pos=synthetic_export(), names={"pos": "synthetic.csv"})
+    return run_workflow(inputs, Parameters(search_dsstox="no", project_name="My project"))
+
+
+def test_output_files_workbook_csvs_pngs_and_summary(results) -> None:
+    files = output_files(results, "My project")
+    wb = load_workbook(io.BytesIO(files["My_project_NTA_WebApp_QAQC.xlsx"]), read_only=True)
+    assert wb.sheetnames == list(results.sheets)
+    csvs = {name for name in files if name.startswith("csv/")}
+    assert len(csvs) == len(results.sheets)
+    for name, df in results.sheets.items():
+        csv_name = "csv/" + re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_") + ".csv"
+        assert files[csv_name] == df.to_csv(index=False).encode()
+    pngs = [name for name in files if name.endswith(".png")]
+    assert {"My_project_occurrence_heatmap.png", "My_project_cv_scatterplot.png"} <= set(pngs)
+    for name in pngs:
+        png = files[name]
+        assert png[:8] == PNG_SIGNATURE and png[12:16] == b"IHDR"
+        width, height = struct.unpack(">II", png[16:24])
+        assert 300 <= width <= 4000 and 200 <= height <= 2000, (name, width, height)
+        assert 5_000 < len(png) < 5_000_000
+    assert json.loads(files["summary.json"])["features_in"]["pos"] == 120
+
+
+def test_workflow_sheets_read_back_exactly(results) -> None:
+    wb = read_back(workbook_bytes(results.sheets))
+    for name, df in results.sheets.items():
+        assert_sheet_matches(wb[name], df)
