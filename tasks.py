@@ -1,8 +1,30 @@
-"""Developer tasks for the NTA stack. `./inv --list` shows the menu; `./inv --help TASK` the details."""
+"""Developer tasks for the NTA stack. `./inv --list` shows the menu; `./inv --help TASK` the details.
+
+Each task only parses its arguments; the logic lives (and is tested) in dev/nta_dev/. Tasks that change a
+cluster refuse a non-local context unless it is named with `--context NAME` and confirmed with `--yes`.
+"""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from invoke import Collection, Context, Exit, task
+
+from nta_dev import apply as applying
+from nta_dev import dashboard as dash
+from nta_dev import doctor as doc
+from nta_dev import kube, metrics, testsuite
+from nta_dev import logs as podlogs
+from nta_dev import seed as seeding
+from nta_dev import status as stack
+from nta_dev import up as dev_up
+from nta_dev.cli import OptionalPositionalTask, toolkit_errors
+from nta_dev.safety import kubectl_for
+
+REPO = Path(__file__).resolve().parent
+CONTEXT_HELP = "kube context to use (default: the current one); a non-local one also needs --yes"
+YES_HELP = "confirm changing a non-local cluster named with --context"
 
 
 @task
@@ -13,7 +35,7 @@ def lint(c: Context) -> None:
 
 @task(help={"layer": "run only this test layer (a folder under tests/, e.g. unit)", "k": "pytest -k expression"})
 def test(c: Context, layer: str = "", k: str = "") -> None:
-    """Run the test suite (lint first). This is the command CI runs."""
+    """Lint, then run every test layer (what CI runs)."""
     lint(c)
     target = f"tests/{layer}" if layer else "tests"
     selection = f" -k {k!r}" if k else ""
@@ -23,11 +45,167 @@ def test(c: Context, layer: str = "", k: str = "") -> None:
                    code=result.exited)
 
 
+@task(help={"url": "base URL of a running stack, e.g. http://localhost:31000 (default: start the local stack)",
+            "k": "pytest -k expression"})  # fmt: skip
+def test_e2e(c: Context, url: str = "", k: str = "") -> None:
+    """End-to-end tests against a running stack (--url).
+
+    Without --url the suite starts the local stack itself; `--url http://localhost:31000` tests a cluster.
+    """
+    code = testsuite.run_e2e(c, url or None, k)
+    if code != 0:
+        raise Exit(f"e2e tests failed (exit {code})", code=code)
+
+
 @task
 def bench(c: Context) -> None:
-    """Benchmarks: print seconds per workflow step on the shipped export and on synthetic data."""
+    """Print seconds per workflow step (benchmarks)."""
     c.run("python benchmarks/bench_workflow.py", pty=False)
 
 
-ns = Collection(lint, test, bench)
-ns.configure({"run": {"echo": True}})
+@task(klass=OptionalPositionalTask, positional=["name"], help={"name": "context to switch to"})
+def context(c: Context, name: str = "") -> None:
+    """Show the kube context (local?); `context NAME` switches."""
+    with toolkit_errors():
+        if name:
+            ctx = kube.use_context(c, name)
+            print(f"nta: current context is now {ctx.name} ({'local' if ctx.local else 'NOT local'})")
+        else:
+            print(kube.describe(kube.load_kubeconfig()))
+
+
+@task(help={"headlamp": "install Headlamp (the maintained successor) instead of Kubernetes Dashboard v2.7.0",
+            "manifest": "apply this local manifest file instead of downloading it (offline machines)",
+            "proxy": "then serve the UI (kubectl proxy / port-forward) until Ctrl-C",
+            "context": CONTEXT_HELP, "yes": YES_HELP})  # fmt: skip
+def dashboard(c: Context, headlamp: bool = False, manifest: str = "", proxy: bool = False, context: str = "",
+              yes: bool = False) -> None:  # fmt: skip
+    """Install a cluster web UI with a read-only login token.
+
+    Kubernetes Dashboard v2.7.0 (archived upstream in 2026-01) with --enable-skip-login on local contexts
+    only, or Headlamp with --headlamp. Creates ServiceAccount nta-dashboard-viewer (ClusterRole view).
+    """
+    with toolkit_errors():
+        kubectl = kubectl_for(c, context or None, yes, action="install a dashboard")
+        access = dash.install_dashboard(kubectl, manifest or None, headlamp)
+        if proxy:
+            kubectl.run(*access.serve_args, warn=True)
+
+
+@task(help={"manifest": "apply this local components.yaml instead of downloading it (offline machines)",
+            "timeout": "seconds to wait for `kubectl top nodes`", "context": CONTEXT_HELP, "yes": YES_HELP})
+def metrics_server(c: Context, manifest: str = "", timeout: int = 120, context: str = "", yes: bool = False) -> None:
+    """Install metrics-server and wait for `kubectl top nodes`.
+
+    Adds --kubelet-insecure-tls on local contexts only; on minikube enables its addon instead.
+    """
+    with toolkit_errors():
+        kubectl = kubectl_for(c, context or None, yes, action="install metrics-server")
+        metrics.install_metrics_server(kubectl, manifest or None, timeout=timeout)
+
+
+@task(help={"overlay": "k8s/overlays/<overlay>: dev (local clusters) or aws", "context": CONTEXT_HELP,
+            "yes": YES_HELP})  # fmt: skip
+def apply(c: Context, overlay: str = "", context: str = "", yes: bool = False) -> None:
+    """Deploy an overlay in dependency order (MongoDB first).
+
+    Order: Namespace, ConfigMap, Secret, PersistentVolume, PersistentVolumeClaim, Service, StatefulSet
+    (then waits for its rollout), Deployment, HorizontalPodAutoscaler, anything else. The dev overlay's
+    secrets.env is generated on first use.
+    """
+    with toolkit_errors():
+        overlay = overlay or c.config.nta.overlay
+        kubectl = kubectl_for(c, context or None, yes, action=f"apply the {overlay} overlay")
+        applying.apply_overlay(kubectl, REPO / "k8s", overlay)
+        print(f"nta: applied; `./inv status --context {kubectl.context.name}` shows readiness and the URL")
+
+
+@task(help={"overlay": "the overlay that was applied", "purge": "also delete the namespace and MongoDB's data",
+            "context": CONTEXT_HELP, "yes": YES_HELP})  # fmt: skip
+def down(c: Context, overlay: str = "", purge: bool = False, context: str = "", yes: bool = False) -> None:
+    """Delete the deployed stack (data kept unless --purge)."""
+    with toolkit_errors():
+        overlay = overlay or c.config.nta.overlay
+        kubectl = kubectl_for(c, context or None, yes, action=f"delete the {overlay} overlay")
+        applying.delete_overlay(kubectl, REPO / "k8s", overlay, purge)
+
+
+@task(help={"context": "kube context to read (default: the current one)"})
+def status(c: Context, context: str = "") -> None:
+    """Show workloads, pod readiness, HPAs and the stack URL."""
+    with toolkit_errors():
+        kubectl = kubectl_for(c, context or None, False, action="show the status", changes_cluster=False)
+        stack.show_status(kubectl, c.config.nta.namespace)
+
+
+@task(positional=["service"], help={"service": ", ".join(podlogs.SERVICES), "follow": "stream new lines",
+                                    "tail": "lines of history per pod", "context": "kube context to read"})
+def logs(c: Context, service: str, follow: bool = False, tail: int = 200, context: str = "") -> None:
+    """Print (or --follow) one service's logs from all its pods."""
+    with toolkit_errors():
+        podlogs.label_for(service)  # an unknown name fails before any cluster call
+        kubectl = kubectl_for(c, context or None, False, action="read logs", changes_cluster=False)
+        podlogs.show_logs(kubectl, service, c.config.nta.namespace, follow, tail)
+
+
+@task(help={"context": "kube context to read (default: the current one)"})
+def url(c: Context, context: str = "") -> None:
+    """Print the URL of the deployed stack."""
+    with toolkit_errors():
+        kubectl = kubectl_for(c, context or None, False, action="find the URL", changes_cluster=False)
+        print(stack.stack_url(kubectl, c.config.nta.namespace))
+
+
+@task(help={"file": f"reference CSV (default: {seeding.SEED_CSV.relative_to(REPO)})",
+            "replace": "empty the reference collection first",
+            "mongo_url": "load straight into this MongoDB (default: $NTA_MONGO_URL; unset = the cluster)",
+            "context": CONTEXT_HELP, "yes": YES_HELP})  # fmt: skip
+def seed(c: Context, file: str = "", replace: bool = False, mongo_url: str = "", context: str = "",
+         yes: bool = False) -> None:  # fmt: skip
+    """Load a chemical reference CSV into the running stack.
+
+    With NTA_MONGO_URL (or --mongo-url) it loads straight into that MongoDB; otherwise it streams the file
+    into the cluster's Flask pod (`nta-load-reference -`).
+    """
+    with toolkit_errors():
+        csv = Path(file) if file else seeding.SEED_CSV
+        mongo_url = mongo_url or os.environ.get("NTA_MONGO_URL", "")
+        if mongo_url:
+            db_name = os.environ.get("NTA_DB_NAME", "nta")
+            count = seeding.seed_local(mongo_url, csv, db_name, replace)
+            print(f"nta: loaded {count} compounds from {csv.name} into {db_name}")
+        else:
+            kubectl = kubectl_for(c, context or None, yes, action="load reference data")
+            seeding.seed_cluster(kubectl, csv, c.config.nta.namespace, replace)
+
+
+@task(help={"local": "run the local stack even when Tilt could be used",
+            "port_offset": "local stack only: add N to every port (nginx 31000+N, ...)"})  # fmt: skip
+def up(c: Context, local: bool = False, port_offset: int = 0) -> None:
+    """Start the dev loop: Tilt if possible, else local processes.
+
+    Tilt is chosen when tilt is on PATH, a Tiltfile exists and the current context is local; the task
+    says which it chose and why.
+    """
+    with toolkit_errors():
+        code = dev_up.run_up(c, local, port_offset)
+    if code:
+        raise Exit(code=code)
+
+
+@task
+def doctor(c: Context) -> None:
+    """Check tools, context, ports, MongoDB; name each fix."""
+    text, problems = doc.report(doc.diagnose())
+    print(text)
+    if problems:
+        raise Exit(code=1)
+
+
+ns = Collection(up, status, url, logs, seed, context, apply, down, dashboard, metrics_server, doctor, test, test_e2e,
+                lint, bench)  # fmt: skip
+ns.configure({
+    "run": {"echo": True},
+    # The contract with k8s/: namespace of every object, overlay applied by default.
+    "nta": {"namespace": "nta", "overlay": "dev"},
+})  # fmt: skip

@@ -232,12 +232,12 @@ def seed_reference(cfg: StackConfig) -> None:
     """Load the shipped reference seed once, so the chemical search finds something out of the box."""
     from pymongo import MongoClient
 
-    from nta_api.reference import load_reference_csv
+    from nta_api.reference import COLLECTION, load_reference_csv
 
     client: MongoClient = MongoClient(cfg.mongo_url, serverSelectionTimeoutMS=10000)
     try:
         db = client["nta"]
-        if db["reference"].estimated_document_count() == 0:
+        if db[COLLECTION].estimated_document_count() == 0:
             load_reference_csv(db, SEED_CSV)
     finally:
         client.close()

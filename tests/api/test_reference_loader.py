@@ -130,3 +130,12 @@ def test_cli(mongo_url: str, db_name: str, tmp_path) -> None:
     env.pop("NTA_MONGO_URL")
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "NTA_MONGO_URL" in done.stderr
+
+
+def test_cli_reads_standard_input(mongo_url: str, db_name: str) -> None:
+    # `invoke seed` streams the file into the Flask pod: `kubectl exec -i ... nta-load-reference - < file`.
+    env = {**os.environ, "NTA_MONGO_URL": mongo_url, "NTA_DB_NAME": db_name}
+    done = subprocess.run([sys.executable, "-m", "nta_api.reference", "-"], input=HEADER + ",From stdin,,C4H10O,\n",
+                          env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "loaded 1 compounds" in done.stdout

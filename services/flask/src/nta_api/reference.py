@@ -395,8 +395,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .settings import ConfigError, load_settings
 
     parser = argparse.ArgumentParser(prog="python -m nta_api.reference", description=main.__doc__)
-    parser.add_argument("file", type=Path, help="CSV with PREFERRED_NAME, MOLECULAR_FORMULA[, DTXSID, CASRN, "
-                                                "MONOISOTOPIC_MASS]")  # fmt: skip
+    parser.add_argument("file", help="CSV with PREFERRED_NAME, MOLECULAR_FORMULA[, DTXSID, CASRN, "
+                                     "MONOISOTOPIC_MASS]; '-' reads standard input")  # fmt: skip
     parser.add_argument("--replace", action="store_true", help="empty the collection first")
     args = parser.parse_args(argv)
     try:
@@ -406,7 +406,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     client: MongoClient = MongoClient(settings.mongo_url, serverSelectionTimeoutMS=settings.mongo_timeout_ms)
     try:
-        n = load_reference_csv(client[settings.db_name], args.file, replace=args.replace)
+        source = sys.stdin.buffer if args.file == "-" else Path(args.file)  # `-`: kubectl exec -i ... < file
+        n = load_reference_csv(client[settings.db_name], source, replace=args.replace)
     except ReferenceLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

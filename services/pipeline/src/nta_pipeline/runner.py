@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from .errors import NtaError, StepError
 from .jobstore import Claim, JobLost, JobStore, ResultFile
 
-# The workflow (pandas, openpyxl, matplotlib) is imported inside the worker-side functions: the web services import
+# The workflow (pandas, xlsxwriter, matplotlib) is imported inside the worker-side functions: the web services import
 # this module for `submit` on every reload and must stay quick to restart.
 
 log = logging.getLogger("nta_pipeline.runner")

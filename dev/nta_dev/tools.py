@@ -1,0 +1,44 @@
+"""External command-line tools the tasks call: find them on PATH, or fail with the install hint (ctlptl style)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from .errors import ToolkitError
+
+# Shown when a tool is missing; each names the fix, not just the problem.
+INSTALL_HINTS = {
+    "kubectl": "install kubectl >= 1.27 (kustomize is built in): https://kubernetes.io/docs/tasks/tools/ "
+    "(or set KUBECTL=/path/to/kubectl)",
+    "docker": "install Docker (Docker Desktop, or `apt-get install docker.io`) and start its daemon",
+    "tilt": "install Tilt: https://docs.tilt.dev/install.html (optional: `./inv up` runs the local stack without it)",
+    "minikube": "install minikube: https://minikube.sigs.k8s.io/docs/start/",
+    "kustomize": "kubectl >= 1.14 has kustomize built in (`kubectl kustomize`); or install it from "
+    "https://kubectl.docs.kubernetes.io/installation/kustomize/",
+}
+
+
+class MissingTool(ToolkitError):
+    """A required tool is not on PATH."""
+
+    def __init__(self, tool: str, needed_for: str) -> None:
+        self.tool = tool
+        hint = INSTALL_HINTS.get(tool, f"install {tool} and put it on PATH")
+        super().__init__(f"{tool} not found on PATH (needed to {needed_for}): {hint}")
+
+
+def find(tool: str) -> str | None:
+    """Absolute path of ``tool``: the env override (``KUBECTL=...``) first, then PATH; None if absent."""
+    override = os.environ.get(tool.upper().replace("-", "_"), "").strip()
+    if override and os.access(override, os.X_OK):
+        return override
+    return shutil.which(tool)
+
+
+def require(tool: str, needed_for: str) -> str:
+    """Like :func:`find`, but raise :class:`MissingTool` (with the install hint) when the tool is absent."""
+    path = find(tool)
+    if path is None:
+        raise MissingTool(tool, needed_for)
+    return path

@@ -1,0 +1,60 @@
+"""`./inv up`: the dev loop. Tilt on a local cluster when it can; otherwise the stack as local processes."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+from invoke import Context
+
+from .errors import ToolkitError
+from .kube import KubeConfig, load_kubeconfig
+from .tools import find
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def choose_runner(cfg: KubeConfig, tilt: str | None, tiltfile: Path, force_local: bool = False) -> tuple[str, str]:
+    """("tilt" | "local", why): Tilt needs the binary, a Tiltfile and a local current context."""
+    if force_local:
+        return "local", "--local was given"
+    if tilt is None:
+        return "local", "tilt is not on PATH (https://docs.tilt.dev/install.html)"
+    if not tiltfile.is_file():
+        return "local", f"there is no {tiltfile.name} in {tiltfile.parent}"
+    if cfg.current is None:
+        return "local", "there is no current kube context"
+    ctx = cfg.get(cfg.current)
+    if ctx is None or not ctx.local:
+        return "local", f"the current context {cfg.current!r} is not local (Tilt would refuse it)"
+    return "tilt", f"the current context {cfg.current!r} is local and tilt is on PATH"
+
+
+def _is_terminal(stream: object) -> bool:
+    try:
+        return bool(stream is not None and stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def run_up(c: Context, force_local: bool = False, port_offset: int = 0, tiltfile: Path = REPO / "Tiltfile") -> int:
+    """Start the chosen dev loop in the foreground; returns its exit code."""
+    cfg = load_kubeconfig()
+    tilt = find("tilt")
+    runner, why = choose_runner(cfg, tilt, tiltfile, force_local)
+    if runner == "tilt":
+        print(f"nta: starting Tilt because {why}; `./inv up --local` runs the local stack instead", flush=True)
+        # --context pins Tilt to the context checked above even if the current context changes meanwhile.
+        argv = [str(tilt), "up", "--context", str(cfg.current), "--file", str(tiltfile)]
+        # A terminal gets Tilt's interactive UI; otherwise (CI, tests) plain output and no stdin.
+        interactive = _is_terminal(sys.stdin)
+        result = c.run(shlex.join(argv), pty=interactive, in_stream=None if interactive else False, warn=True)
+        return result.exited
+    print(f"nta: starting the local stack (no cluster) because {why}", flush=True)
+    from .localstack import StackConfig, StackError, run_local_stack
+
+    try:
+        return run_local_stack(StackConfig(port_offset=port_offset))
+    except StackError as exc:
+        raise ToolkitError(str(exc)) from None
