@@ -193,6 +193,27 @@ def up(c: Context, local: bool = False, port_offset: int = 0) -> None:
         raise Exit(code=code)
 
 
+@task(help={"down": "stop the cluster and remove what it left (processes, mounts, containers, firewall rules)",
+            "merge_kubeconfig": "also add context nta-local to ~/.kube/config (the current context is kept)",
+            "restart_docker": "allow restarting dockerd with the runc wrapper this kernel needs (stops containers)"})
+def cluster_local(c: Context, down: bool = False, merge_kubeconfig: bool = False, restart_docker: bool = False) -> None:
+    """Start (or --down) a real Kubernetes 1.20 on local Docker.
+
+    Builds the binaries from Debian's source package once (cached in ~/.cache/nta-dev), then etcd, the control
+    plane, a kubelet and kube-proxy; writes a kubeconfig with the local context nta-local. Needs root.
+    """
+    from nta_dev import cluster
+
+    with toolkit_errors():
+        if down:
+            cluster.down()
+            print("nta: the local cluster is stopped")
+            return
+        started = cluster.up(merge_kubeconfig=merge_kubeconfig, allow_docker_restart=restart_docker)
+        print(f"nta: node Ready. export KUBECONFIG={started.kubeconfig}   # context {started.context}\n"
+              "nta: then `./inv apply --overlay cluster-local` (images: python -m nta_dev.images --target dev)")
+
+
 @task
 def doctor(c: Context) -> None:
     """Check tools, context, ports, MongoDB; name each fix."""
@@ -202,8 +223,8 @@ def doctor(c: Context) -> None:
         raise Exit(code=1)
 
 
-ns = Collection(up, status, url, logs, seed, context, apply, down, dashboard, metrics_server, doctor, test, test_e2e,
-                lint, bench)  # fmt: skip
+ns = Collection(up, status, url, logs, seed, context, apply, down, dashboard, metrics_server, cluster_local, doctor,
+                test, test_e2e, lint, bench)  # fmt: skip
 ns.configure({
     "run": {"echo": True},
     # The contract with k8s/: namespace of every object, overlay applied by default.

@@ -63,6 +63,12 @@ WORKER_COMMAND = [
     "dask", "worker", "tcp://nta-dask-scheduler:8786", "--nthreads", "1", "--memory-limit", "0",
     "--dashboard-address", ":8788", "--name", "$(POD_NAME)",
 ]  # fmt: skip
+# The dev overlay runs the dev images: watchmedo restarts the worker process when synced code changes.
+DEV_WORKER_WRAPPER = [
+    "watchmedo", "auto-restart", "--directory", "/app/services/pipeline/src", "--patterns", "**/*.py", "--recursive",
+    "--signal", "SIGTERM", "--kill-after", "5", "--",
+]  # fmt: skip
+WORKER_COMMANDS = {"dev": DEV_WORKER_WRAPPER + WORKER_COMMAND, "aws": WORKER_COMMAND}
 HPA_MAX_REPLICAS = {"dev": 2, "aws": 8}
 BASE_HPA_MAX_REPLICAS = 4
 DEV_NODE_PORT = 31000

@@ -26,7 +26,7 @@ from .contract import (
     SECRET,
     SECRET_KEYS,
     SERVICES,
-    WORKER_COMMAND,
+    WORKER_COMMANDS,
     WORKLOADS,
 )
 
@@ -90,7 +90,7 @@ def test_workloads_services_and_probes_are_the_contract(rendered: Renderer, over
     # Kubernetes expands $(POD_NAME) in commands only if the env var is defined.
     assert _container(objs, "Deployment", "nta-dask-scheduler")["command"] == SCHEDULER_COMMAND
     worker = _container(objs, "Deployment", "nta-dask-worker")
-    assert worker["command"] == WORKER_COMMAND
+    assert worker["command"] == WORKER_COMMANDS[overlay]
     pod_name = next(e for e in worker["env"] if e["name"] == "POD_NAME")
     assert pod_name["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
 

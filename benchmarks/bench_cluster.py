@@ -1,0 +1,113 @@
+"""Local Kubernetes 1.20 cluster benchmark: binary build (cold / cached), start -> node Ready, apply -> all Ready.
+
+Numbers only: this never passes or fails. Needs root and a Docker engine. Run:
+`python benchmarks/bench_cluster.py [--cold] [--apply] [--keep]`.
+- `--cold` also builds the binaries from scratch into a temporary cache (about 7 minutes on 2 cores);
+- `--apply` deploys k8s/overlays/cluster-local (images nta-*:dev and nta-mongo-standin:dev must exist) and times
+  until every pod is Ready and http://localhost:31000/nta/healthz answers through the NodePort;
+- a cluster already running is stopped first and, unless `--keep`, stopped again at the end.
+Times are wall-clock seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from nta_dev.cluster import CONTEXT, build_binaries, down, running_pids, up
+from nta_dev.secrets import ensure_secrets_env
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
+NODE_PORT_URL = "http://127.0.0.1:31000/nta/healthz"
+
+
+def timed(label: str, rows: list[tuple[str, float]], func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    started = time.monotonic()
+    result = func(*args, **kwargs)
+    rows.append((label, time.monotonic() - started))
+    print(f"{label:<34} {rows[-1][1]:8.1f} s", flush=True)
+    return result
+
+
+def cold_build() -> None:
+    with tempfile.TemporaryDirectory(prefix="nta-k8s-cold-") as cache:
+        previous = os.environ.get("NTA_K8S_CACHE")
+        os.environ["NTA_K8S_CACHE"] = cache
+        try:
+            build_binaries()
+        finally:
+            if previous is None:
+                os.environ.pop("NTA_K8S_CACHE")
+            else:
+                os.environ["NTA_K8S_CACHE"] = previous
+
+
+def kubectl(kubeconfig: Path, *args: str, timeout: float = 600) -> str:
+    proc = subprocess.run(["kubectl", f"--kubeconfig={kubeconfig}", f"--context={CONTEXT}", *args],
+                          capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise SystemExit(f"kubectl {' '.join(args)} failed:\n{proc.stderr}")
+    return proc.stdout
+
+
+def apply_until_ready(kubeconfig: Path) -> None:
+    with tempfile.TemporaryDirectory(prefix="nta-k8s-") as tmp:
+        k8s = Path(tmp) / "k8s"
+        shutil.copytree(REPO_ROOT / "k8s", k8s, ignore=shutil.ignore_patterns("secrets.env"))
+        ensure_secrets_env(k8s / "overlays" / "dev")
+        kubectl(kubeconfig, "apply", "-k", str(k8s / "overlays" / "cluster-local"))
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        pods = json.loads(kubectl(kubeconfig, "-n", "nta", "get", "pods", "-o", "json"))["items"]
+        ready = [all(c["status"] == "True" for c in p["status"].get("conditions", []) if c["type"] == "Ready")
+                 and p["status"].get("conditions") for p in pods]
+        if pods and all(ready):
+            break
+        time.sleep(1)
+    else:
+        raise SystemExit("pods not Ready within 600 s: `kubectl -n nta get pods`")
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(NODE_PORT_URL, timeout=5) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(1)
+    raise SystemExit(f"{NODE_PORT_URL} did not answer within 600 s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cold", action="store_true", help="also time a build from scratch (~7 min)")
+    parser.add_argument("--apply", action="store_true", help="also deploy the stack and wait for all Ready")
+    parser.add_argument("--keep", action="store_true", help="leave the cluster running at the end")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    rows: list[tuple[str, float]] = []
+    if args.cold:
+        timed("binary build (cold)", rows, cold_build)
+    timed("binary build (cached)", rows, build_binaries)
+    if running_pids():
+        timed("stop running cluster", rows, down)
+    cluster = timed("cluster start -> node Ready", rows, up)
+    for phase, seconds in cluster.timings.items():
+        print(f"  {phase:<32} {seconds:8.1f} s")
+    if args.apply:
+        timed("apply cluster-local -> all Ready", rows, apply_until_ready, cluster.kubeconfig)
+    if not args.keep:
+        timed("cluster stop", rows, down)
+
+
+if __name__ == "__main__":
+    main()

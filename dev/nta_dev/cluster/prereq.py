@@ -1,0 +1,54 @@
+"""Prerequisite checks and the one subprocess helper of the cluster package; every failure names the fix."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import ToolkitError
+
+
+def run(cmd: Sequence[str], cwd: str | Path | None = None, env: dict[str, str] | None = None) -> None:
+    """Run ``cmd`` with its output streaming to ours; raise naming the command when it fails."""
+    try:
+        result = subprocess.run(list(cmd), cwd=cwd, env=env)
+    except FileNotFoundError as exc:
+        raise ToolkitError(f"{cmd[0]} not found (needed for `{' '.join(cmd)}`): install it and retry") from exc
+    if result.returncode != 0:
+        raise ToolkitError(f"`{' '.join(cmd)}` failed with exit code {result.returncode} (output above)")
+
+
+def require_root(to_do: str) -> None:
+    if os.geteuid() != 0:
+        raise ToolkitError(f"root is needed to {to_do}: the kubelet mounts volumes and manages cgroups; "
+                           "run as root (e.g. `sudo -E ./inv cluster-local`) or use docker-desktop/kind instead")
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def require_ports_free(ports: dict[int, str]) -> None:
+    """Fail naming every taken port and what the cluster needs it for."""
+    taken = [f"{port} ({what})" for port, what in ports.items() if not port_free(port, "0.0.0.0")]
+    if taken:
+        raise ToolkitError(f"port(s) already in use: {', '.join(taken)}; stop whatever listens there "
+                           "(`ss -ltnp | grep PORT`) or an old cluster (`./inv cluster-local --down`) and retry")
+
+
+def udp_port_free(port: int, host: str) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
