@@ -28,27 +28,41 @@ def _dask_worker_processes(stack) -> list[psutil.Process]:
     return found
 
 
-def test_a_worker_killed_mid_job_is_retried_or_fails_clearly(stack, client: StackClient) -> None:
-    if not stack.local:
-        pytest.skip("kills worker processes of the local stack; on a cluster, tests/cluster deletes a worker pod")
-    job_id = client.submit({"pos": enlarged_pos(8)}, {"project_name": "killed", "search_dsstox": "no"})
+def _kill_workers_mid_job(stack, client: StackClient) -> tuple[str, float] | None:
+    """Submit a big job, SIGKILL the workers while it runs; (job id, kill time) or None if it finished first."""
+    job_id = client.submit({"pos": enlarged_pos(12)}, {"project_name": "killed", "search_dsstox": "no"})
     deadline = time.monotonic() + 60
-    while client.status(job_id)["status"] != "processing":
+    while (status := client.status(job_id))["status"] != "processing" or status["progress"] < 0.01:
+        assert status["status"] in ("queued", "processing"), status
         assert time.monotonic() < deadline, "the job never started"
         time.sleep(0.05)
     victims = _dask_worker_processes(stack)
     assert victims, "found no Dask worker process to kill"
     for proc in victims:
         proc.send_signal(signal.SIGKILL)
-    killed_at = time.monotonic()
+    killed_at = time.time()
+    after = client.status(job_id)
+    return None if after["status"] == "completed" else (job_id, killed_at)
+
+
+def test_a_worker_killed_mid_job_is_retried_or_fails_clearly(stack, client: StackClient) -> None:
+    if not stack.local:
+        pytest.skip("kills worker processes of the local stack; on a cluster, tests/cluster deletes a worker pod")
+    for _ in range(3):  # a loaded machine may let the job finish between the poll and the kill: try again
+        killed = _kill_workers_mid_job(stack, client)
+        if killed:
+            break
+    else:
+        pytest.fail("the job finished before the worker could be killed, three times")
+    job_id, killed_at = killed
     status, _ = client.wait(job_id, timeout=150)
-    waited = time.monotonic() - killed_at
+    waited = time.time() - killed_at
     assert status["status"] in ("completed", "failed"), f"still {status['status']} {waited:.0f} s after the kill"
     if status["status"] == "failed":
         assert status["error"]["message"] and status["error"]["step"], status
     else:
-        assert status.get("attempts", 2) >= 2, status
-    print(f"\nworker killed: job {status['status']} {waited:.1f} s later")
+        assert status["attempts"] >= 2, status
+    print(f"\nworker killed: job {status['status']} after attempt {status['attempts']}, {waited:.1f} s later")
 
 
 def test_ten_concurrent_uploads_all_complete(stack) -> None:

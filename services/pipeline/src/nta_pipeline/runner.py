@@ -146,6 +146,7 @@ def run_job(job_id: str, settings: RunnerSettings | None = None) -> str:
 
     settings = settings or RunnerSettings.from_env()
     store = _store(settings)
+    store.expire_stale()  # every job start also ends jobs whose worker went silent, whoever reads them
     claim = store.claim(job_id)
     if claim is None:
         log.info("job %s: nothing to do (finished, or out of attempts)", job_id)
