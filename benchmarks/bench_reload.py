@@ -5,7 +5,8 @@
 Levels:
   local       the local stack (./inv up) on a scratch copy of the services' code; the file is written in place.
   containers  the dev images on one Docker network; the file arrives as a tar stream through `docker exec`
-              followed by the run step, as Tilt's live_update delivers it (needs the images; see nta_dev.containers).
+              followed by the run step, as Tilt's live_update delivers it (nta_dev.livesync); the dev images are
+              built from this checkout first (cached when current).
 Targets (issue 6): p50 <= 1.5 s for Django, Flask and nginx; <= 3 s for a worker restart.
 """
 
@@ -16,6 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "dev")]
 
 from nta_dev.localstack import BackgroundStack, StackConfig, free_port_offset  # noqa: E402
-from nta_dev.reload import EDITS, dask_probe, http_probe, local_deliver, measure, percentiles  # noqa: E402
+from nta_dev.reload import EDITS, Deliver, Probe, dask_probe, http_probe, local_deliver, measure, percentiles  # noqa: E402
 
 # A restarted process needs a moment to watch its files again; nobody saves twice within a second.
 SETTLE_S = 1.0
@@ -37,22 +39,43 @@ def bench_local(repeat: int) -> None:
             shutil.copytree(REPO / rel, root / rel, ignore=shutil.ignore_patterns("__pycache__"))
         cfg = StackConfig(port_offset=free_port_offset(), state_dir=Path(tmp) / "state", source_root=root)
         with BackgroundStack(cfg, Path(tmp) / "stack.log"):
-            probe_worker, close = dask_probe(f"tcp://127.0.0.1:{cfg.port('scheduler')}")
-            probes: dict[str, Callable[[str], bool]] = {s: http_probe(cfg.base_url, s) for s in ("django", "flask",
-                                                                                                  "nginx")}  # fmt: skip
-            probes["worker"] = probe_worker
+            run_level("local", repeat, cfg.base_url, f"tcp://127.0.0.1:{cfg.port('scheduler')}", local_deliver(root),
+                      lambda path: (root / path).read_text())  # fmt: skip
+
+
+def run_level(level: str, repeat: int, base_url: str, scheduler: str, deliver: Deliver,
+              read: Callable[[str], str]) -> None:  # fmt: skip
+    """Measure every EDITS entry `repeat` times through `deliver`, print p50/p90, put the original back."""
+    probe_worker, close = dask_probe(scheduler)
+    probes: dict[str, Probe] = {s: http_probe(base_url, s) for s in ("django", "flask", "nginx")}
+    probes["worker"] = probe_worker
+    try:
+        for service, probe in probes.items():
+            edit = EDITS[service]
+            original = read(edit.path)
+            times = []
             try:
-                for service, probe in probes.items():
-                    edit = EDITS[service]
-                    original = (root / edit.path).read_text()
-                    times = []
-                    for _ in range(repeat):
-                        times.append(measure(edit, original, local_deliver(root), probe))
-                        time.sleep(SETTLE_S)
-                    (root / edit.path).write_text(original)
-                    print(f"local       {service:<7} {percentiles(times)}")
+                for _ in range(repeat):
+                    times.append(measure(edit, original, deliver, probe))
+                    time.sleep(SETTLE_S)
             finally:
-                close()
+                deliver(edit.path, original.encode())
+            print(f"{level:<11} {service:<7} {percentiles(times)}", flush=True)
+    finally:
+        close()
+
+
+def bench_containers(repeat: int) -> None:
+    """The dev images (rebuilt from this checkout when stale; cached otherwise) on one Docker network; each edit
+    is live-updated into every container whose image the Tiltfile syncs it into (nta_dev.livesync)."""
+    from nta_dev.containers import running_container_stack
+    from nta_dev.images import IMAGES, MONGO_STANDIN, build_many
+    from nta_dev.livesync import container_deliver
+
+    build_many([*IMAGES, MONGO_STANDIN.name], ["dev"], log=lambda _line: None)
+    with running_container_stack("dev", seed=False) as stack:
+        run_level("containers", repeat, stack.base_url, f"tcp://{stack.address('scheduler')}:8786",
+                  container_deliver(stack.containers.values()), lambda path: (REPO / path).read_text())  # fmt: skip
 
 
 def main() -> None:
@@ -60,12 +83,11 @@ def main() -> None:
     parser.add_argument("--level", choices=["local", "containers", "all"], default="all")
     parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args()
+    warnings.filterwarnings("ignore", "Mismatched versions found")  # containers: host vs image Python patch level
     print("level       service  save -> new code answering")
     if args.level in ("local", "all"):
         bench_local(args.repeat)
     if args.level in ("containers", "all"):
-        from nta_dev.containers_reload import bench_containers  # the images layer's helpers
-
         bench_containers(args.repeat)
 
 

@@ -85,6 +85,13 @@ class ContainerStack:
     def stop(self) -> None:
         remove_stacks([self.stack_id])
 
+    def address(self, service: str) -> str:
+        """The container's IP on the stack network: reachable from this host (Linux bridge), e.g. to reach the
+        Dask scheduler, which nginx does not route to."""
+        container = self.containers[service]
+        container.reload()
+        return container.attrs["NetworkSettings"]["Networks"][self.stack_id]["IPAddress"]
+
 
 def _get(url: str, timeout: float = 3.0) -> tuple[int, bytes]:
     try:
