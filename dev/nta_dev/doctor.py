@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ToolkitError
 from .kube import describe, load_kubeconfig
-from .tools import INSTALL_HINTS, find
+from .tools import INSTALL_HINTS, find, port_in_use
 
 # The ports of the configuration contract the local stack (and NodePort 31000) listen on.
 PORTS = {31000: "nginx", 8000: "django", 5000: "flask", 8786: "dask scheduler", 8787: "dask dashboard",
@@ -101,17 +100,6 @@ def check_context() -> Finding:
         return Finding("ok", "context", f"{ctx.name} (local)")
     return Finding("note", "context", f"{ctx.name} is NOT local: tasks that change a cluster refuse it unless run "
                                       f"with `--context {ctx.name} --yes`; `./inv context NAME` switches")  # fmt: skip
-
-
-def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as sock:
-        # SO_REUSEADDR ignores TIME_WAIT leftovers; a live listener still makes bind fail.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return True
-    return False
 
 
 def check_ports(ports: dict[int, str]) -> list[Finding]:

@@ -15,7 +15,6 @@ import secrets
 import shlex
 import shutil
 import signal
-import socket
 import string
 import subprocess
 import sys
@@ -26,6 +25,8 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .tools import port_in_use
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_CSV = REPO / "services" / "flask" / "seed" / "reference_seed.csv"
@@ -162,15 +163,7 @@ def processes(cfg: StackConfig) -> dict[str, str]:
 
 
 def ports_in_use(cfg: StackConfig) -> list[str]:
-    busy = []
-    for name in PORTS:
-        with socket.socket() as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                s.bind(("127.0.0.1", cfg.port(name)))
-            except OSError:
-                busy.append(f"port {cfg.port(name)} ({name}) is already in use")
-    return busy
+    return [f"port {cfg.port(name)} ({name}) is already in use" for name in PORTS if port_in_use(cfg.port(name))]
 
 
 def ensure_nginx() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 
 from .errors import ToolkitError
 
@@ -42,3 +43,14 @@ def require(tool: str, needed_for: str) -> str:
     if path is None:
         raise MissingTool(tool, needed_for)
     return path
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        # SO_REUSEADDR ignores TIME_WAIT leftovers; a live listener still makes bind fail.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
