@@ -10,6 +10,7 @@ through `watchmedo shell-command` re-rendering its config and running `nginx -s 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import shlex
@@ -293,12 +294,14 @@ class BackgroundStack:
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
+        family = _descendants(self.process.pid)  # before signalling: orphans are not children any more
         os.killpg(self.process.pid, signal.SIGINT)
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+        _kill_all(family + _strays(self.cfg.state_dir))
 
     def __enter__(self) -> BackgroundStack:
         return self.start()
@@ -324,8 +327,51 @@ def run_local_stack(cfg: StackConfig | None = None) -> int:
     for name, cmd in processes(cfg).items():
         manager.add_process(name, cmd, env=env, cwd=str(REPO))
     threading.Thread(target=_announce_when_ready, args=(cfg, manager), daemon=True).start()
+    family: list = []
+    watcher = threading.Thread(target=_track_descendants, args=(family,), daemon=True)
+    watcher.start()
     manager.loop()
+    _kill_all(family + _strays(cfg.state_dir))
     return manager.returncode or 0
+
+
+def _descendants(pid: int) -> list:
+    import psutil
+
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _track_descendants(family: list) -> None:
+    # watchmedo starts its command in a session of its own; a worker it restarted while honcho was stopping
+    # would outlive the stack. Remember every descendant, so the last step can end the stragglers.
+    while True:
+        family[:] = list({p.pid: p for p in [*family, *_descendants(os.getpid())]}.values())
+        time.sleep(2)
+
+
+def _strays(state_dir: Path) -> list:
+    """Processes still naming this stack's state dir (a worker watchmedo restarted while the stack stopped)."""
+    import psutil
+
+    me = psutil.Process()
+    spared = {me.pid, *(p.pid for p in me.parents())}  # this runner (its own argv names the state dir)
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        if proc.pid not in spared and any(str(state_dir) in arg for arg in proc.info["cmdline"] or ()):
+            found.append(proc)
+    return found
+
+
+def _kill_all(processes: list) -> None:
+    import psutil
+
+    for proc in processes:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            if proc.is_running():
+                proc.kill()
 
 
 def main(argv: list[str] | None = None) -> int:

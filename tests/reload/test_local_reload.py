@@ -15,8 +15,7 @@ BOUND_S = 30.0
 @pytest.mark.parametrize("service", ["django", "flask", "nginx"])
 def test_a_saved_file_is_served_without_a_new_master(local_stack, service: str) -> None:
     edit = EDITS[service]
-    path = local_stack.root / edit.path
-    original = path.read_text()
+    original = (local_stack.root / edit.path).read_text()  # a scratch copy: each test edits its own file
     masters = local_stack.gunicorn_masters()
     assert set(masters) == {"django", "flask"}, masters
     seconds = measure(edit, original, local_deliver(local_stack.root), http_probe(local_stack.cfg.base_url, service),
@@ -24,13 +23,11 @@ def test_a_saved_file_is_served_without_a_new_master(local_stack, service: str) 
     print(f"\n{service}: change served after {seconds:.2f} s")
     # gunicorn --reload restarts workers, not the master: connections and the port stay up.
     assert local_stack.gunicorn_masters() == masters
-    path.write_text(original)
 
 
 def test_a_pipeline_change_restarts_the_worker_process(local_stack) -> None:
     edit = EDITS["worker"]
-    path = local_stack.root / edit.path
-    original = path.read_text()
+    original = (local_stack.root / edit.path).read_text()
     probe, close = dask_probe(f"tcp://127.0.0.1:{local_stack.cfg.port('scheduler')}")
     try:
         assert not probe("never-served")  # the probe can fail
@@ -38,4 +35,3 @@ def test_a_pipeline_change_restarts_the_worker_process(local_stack) -> None:
     finally:
         close()
     print(f"\nworker: new code running after {seconds:.2f} s")
-    path.write_text(original)
