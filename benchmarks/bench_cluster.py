@@ -1,10 +1,13 @@
-"""Local Kubernetes 1.20 cluster benchmark: binary build (cold / cached), start -> node Ready, apply -> all Ready.
+"""Local Kubernetes 1.20 cluster benchmark: binary build (cold / cached), start -> node Ready, apply -> all Ready,
+the e2e suite through the NodePort, live update into the pods.
 
 Numbers only: this never passes or fails. Needs root and a Docker engine. Run:
-`python benchmarks/bench_cluster.py [--cold] [--apply] [--keep]`.
+`python benchmarks/bench_cluster.py [--cold] [--apply] [--reload N] [--keep]`.
 - `--cold` also builds the binaries from scratch into a temporary cache (about 7 minutes on 2 cores);
-- `--apply` deploys k8s/overlays/cluster-local (images nta-*:dev and nta-mongo-standin:dev must exist) and times
-  until every pod is Ready and http://localhost:31000/nta/healthz answers through the NodePort;
+- `--apply` runs `./inv apply --overlay cluster-local` (images nta-*:dev and nta-mongo-standin:dev must exist)
+  and times until every pod is Ready and http://localhost:31000/nta/healthz answers through the NodePort; then
+  `./inv seed` and times `./inv test-e2e --url http://localhost:31000`; `--reload N` then prints the "cluster"
+  live-update rows (p50/p90 of N changes per service, nta_dev.cluster.livesync);
 - a cluster already running is stopped first and, unless `--keep`, stopped again at the end.
 Times are wall-clock seconds.
 """
@@ -15,7 +18,6 @@ import argparse
 import json
 import logging
 import os
-import shutil
 import subprocess
 import tempfile
 import time
@@ -25,9 +27,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from nta_dev.cluster import CONTEXT, build_binaries, down, running_pids, up
-from nta_dev.secrets import ensure_secrets_env
+from nta_dev.cluster.livesync import bench_cluster_reload
+from nta_dev.cluster.tasks import run_task
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
 NODE_PORT_URL = "http://127.0.0.1:31000/nta/healthz"
 
@@ -61,12 +63,15 @@ def kubectl(kubeconfig: Path, *args: str, timeout: float = 600) -> str:
     return proc.stdout
 
 
+def task(kubeconfig: Path, *args: str) -> str:
+    proc = run_task(*args, kubeconfig=kubeconfig, timeout=1200)
+    if proc.returncode != 0:
+        raise SystemExit(f"./inv {' '.join(args)} failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}")
+    return proc.stdout
+
+
 def apply_until_ready(kubeconfig: Path) -> None:
-    with tempfile.TemporaryDirectory(prefix="nta-k8s-") as tmp:
-        k8s = Path(tmp) / "k8s"
-        shutil.copytree(REPO_ROOT / "k8s", k8s, ignore=shutil.ignore_patterns("secrets.env"))
-        ensure_secrets_env(k8s / "overlays" / "dev")
-        kubectl(kubeconfig, "apply", "-k", str(k8s / "overlays" / "cluster-local"))
+    task(kubeconfig, "apply", "--overlay", "cluster-local")
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         pods = json.loads(kubectl(kubeconfig, "-n", "nta", "get", "pods", "-o", "json"))["items"]
@@ -91,6 +96,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cold", action="store_true", help="also time a build from scratch (~7 min)")
     parser.add_argument("--apply", action="store_true", help="also deploy the stack and wait for all Ready")
+    parser.add_argument("--reload", type=int, default=0, metavar="N",
+                        help="with --apply: N live updates per service into the pods (cluster rows)")
     parser.add_argument("--keep", action="store_true", help="leave the cluster running at the end")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -105,6 +112,17 @@ def main() -> None:
         print(f"  {phase:<32} {seconds:8.1f} s")
     if args.apply:
         timed("apply cluster-local -> all Ready", rows, apply_until_ready, cluster.kubeconfig)
+        task(cluster.kubeconfig, "seed")
+        out = timed("e2e suite (./inv test-e2e --url)", rows, task, cluster.kubeconfig, "test-e2e", "--url",
+                    "http://localhost:31000")  # fmt: skip
+        print(f"  {out.strip().splitlines()[-1]}")
+        if args.reload:
+            bench_cluster_reload(args.reload)
+        if args.keep:
+            print("stack left deployed: `./inv down --overlay cluster-local --purge` removes it")
+        else:
+            timed("./inv down --purge", rows, task, cluster.kubeconfig, "down", "--overlay", "cluster-local",
+                  "--purge")  # fmt: skip
     if not args.keep:
         timed("cluster stop", rows, down)
 

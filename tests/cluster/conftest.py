@@ -20,6 +20,7 @@ import pytest
 
 from nta_dev.cluster import CONTEXT, Cluster, down, running_pids, state_dir, up
 from nta_dev.cluster.runtime import COMPONENTS
+from nta_dev.cluster.tasks import run_task
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE_IMAGE = "nta-base:bookworm"
@@ -90,3 +91,8 @@ def namespace(kubectl: Kubectl) -> Iterator[str]:
 
 def apply_json(kubectl: Kubectl, *objects: dict[str, Any]) -> None:
     kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects)}))
+
+
+def run_inv(kubeconfig: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """The real invoke task against the cluster: see nta_dev.cluster.tasks.run_task."""
+    return run_task(*args, kubeconfig=kubeconfig, timeout=timeout)
