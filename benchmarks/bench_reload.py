@@ -7,6 +7,9 @@ Levels:
   containers  the dev images on one Docker network; the file arrives as a tar stream through `docker exec`
               followed by the run step, as Tilt's live_update delivers it (nta_dev.livesync); the dev images are
               built from this checkout first (cached when current).
+  cluster     the stack deployed on the local Kubernetes 1.20 (`./inv cluster-local`, `./inv apply --overlay
+              cluster-local`); a tar stream through `kubectl exec` into the pods (nta_dev.cluster.livesync).
+              `--level all` includes it only when that cluster is running.
 Targets (issue 6): p50 <= 1.5 s for Django, Flask and nginx; <= 3 s for a worker restart.
 """
 
@@ -80,7 +83,7 @@ def bench_containers(repeat: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--level", choices=["local", "containers", "all"], default="all")
+    parser.add_argument("--level", choices=["local", "containers", "cluster", "all"], default="all")
     parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args()
     warnings.filterwarnings("ignore", "Mismatched versions found")  # containers: host vs image Python patch level
@@ -89,6 +92,16 @@ def main() -> None:
         bench_local(args.repeat)
     if args.level in ("containers", "all"):
         bench_containers(args.repeat)
+    if args.level == "cluster" or (args.level == "all" and _cluster_running()):
+        from nta_dev.cluster.livesync import bench_cluster_reload
+
+        bench_cluster_reload(args.repeat)
+
+
+def _cluster_running() -> bool:
+    from nta_dev.cluster import running_pids
+
+    return bool(running_pids())
 
 
 if __name__ == "__main__":
