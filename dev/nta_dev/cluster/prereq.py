@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ToolkitError
+from ..tools import port_in_use
 
 
 def run(cmd: Sequence[str], cwd: str | Path | None = None, env: dict[str, str] | None = None) -> None:
@@ -27,19 +28,9 @@ def require_root(to_do: str) -> None:
                            "run as root (e.g. `sudo -E ./inv cluster-local`) or use docker-desktop/kind instead")
 
 
-def port_free(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
 def require_ports_free(ports: dict[int, str]) -> None:
     """Fail naming every taken port and what the cluster needs it for."""
-    taken = [f"{port} ({what})" for port, what in ports.items() if not port_free(port, "0.0.0.0")]
+    taken = [f"{port} ({what})" for port, what in ports.items() if port_in_use(port, "0.0.0.0")]
     if taken:
         raise ToolkitError(f"port(s) already in use: {', '.join(taken)}; stop whatever listens there "
                            "(`ss -ltnp | grep PORT`) or an old cluster (`./inv cluster-local --down`) and retry")
