@@ -60,11 +60,11 @@ def test_up_names_the_taken_ports(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     if os.geteuid() != 0:
         pytest.skip("up() checks for root before ports")
     from nta_dev.cluster import up
-    from nta_dev.cluster.prereq import port_free
+    from nta_dev.tools import port_in_use
 
     monkeypatch.setenv("NTA_K8S_STATE", str(tmp_path))  # no cluster recorded here, whatever runs elsewhere
     with socket.socket() as sock:
-        if port_free(6443, "0.0.0.0"):  # taken either by a running cluster or by us
+        if not port_in_use(6443, "0.0.0.0"):  # taken either by a running cluster or by us
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(("0.0.0.0", 6443))
             sock.listen()
