@@ -31,5 +31,5 @@ def test_unknown_job_is_404_json(client: StackClient) -> None:
 
 
 def test_health_checks_through_nginx(client: StackClient) -> None:
-    for path in ("/healthz", "/nta/healthz", "/nta/rest/healthz", "/nta/dask/health"):
+    for path in ("/healthz", "/nta/healthz", "/nta/rest/healthz", "/nta/dask/health", "/nta/dask/status"):
         assert client.http.get(client.url(path), timeout=10).status_code == 200, path
