@@ -42,9 +42,17 @@ def require_cluster_prereqs() -> None:
         unavailable("kubectl not found: install kubectl >= 1.27 and put it on PATH")
 
 
-def require_image(image: str, hint: str) -> None:
-    if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
-        unavailable(f"image {image} is missing: {hint}")
+@pytest.fixture(scope="session")
+def base_image() -> str:
+    """The offline base image the test pods run (built here when missing: this layer may run before tests/images)."""
+    from nta_dev.base_image import ensure_base_image
+    from nta_dev.errors import ToolkitError
+
+    try:
+        return ensure_base_image(BASE_IMAGE, log=lambda _line: None)
+    except ToolkitError as exc:
+        unavailable(f"cannot build {BASE_IMAGE}: {exc}")
+        raise
 
 
 @pytest.fixture(scope="session")

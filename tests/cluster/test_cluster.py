@@ -13,7 +13,7 @@ import pytest
 
 from nta_dev.cluster import Cluster
 
-from .conftest import BASE_IMAGE, Kubectl, apply_json, require_image
+from .conftest import BASE_IMAGE, Kubectl, apply_json
 
 
 def wait_ready(kubectl: Kubectl, namespace: str, *pods: str, timeout: int = 90) -> None:
@@ -39,8 +39,8 @@ def test_node_is_ready_and_runs_kubernetes_1_20(kubectl: Kubectl) -> None:
     assert (server["major"], server["minor"]) == ("1", "20")
 
 
+@pytest.mark.usefixtures("base_image")
 def test_pod_from_local_image_runs_with_logs_and_exec(kubectl: Kubectl, namespace: str) -> None:
-    require_image(BASE_IMAGE, "build it with `python -m nta_dev.base_image`")
     started = time.monotonic()
     apply_json(kubectl, {**pod("sleeper", "echo hello-from-the-pod; exec sleep 3600"),
                          "metadata": {"name": "sleeper", "namespace": namespace}})
@@ -53,8 +53,8 @@ def test_pod_from_local_image_runs_with_logs_and_exec(kubectl: Kubectl, namespac
     assert kubectl("-n", namespace, "exec", "sleeper", "--", "cat", "/tmp/synced").stdout == "payload\n"
 
 
+@pytest.mark.usefixtures("base_image")
 def test_services_resolve_by_name_route_and_publish_node_ports(kubectl: Kubectl, namespace: str) -> None:
-    require_image(BASE_IMAGE, "build it with `python -m nta_dev.base_image`")
     server = pod("web", "mkdir -p /srv && echo served-by-web > /srv/index.html && "
                  "exec python3 -m http.server 8000 -d /srv", labels={"app": "web"},
                  container={"readinessProbe": {"tcpSocket": {"port": 8000}, "periodSeconds": 1}})
@@ -101,8 +101,8 @@ def test_services_resolve_by_name_route_and_publish_node_ports(kubectl: Kubectl,
             time.sleep(1)
 
 
+@pytest.mark.usefixtures("base_image")
 def test_claim_gets_a_volume_a_non_root_pod_can_write(kubectl: Kubectl, namespace: str) -> None:
-    require_image(BASE_IMAGE, "build it with `python -m nta_dev.base_image`")
     claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data", "namespace": namespace},
              "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
     writer = pod("writer", "echo written > /data/file && exec sleep 3600",
