@@ -34,7 +34,7 @@ MONGO_URL = "mongodb://nta-mongodb:27017"
 SEED_CSV = "/app/services/flask/seed/reference_seed.csv"
 # The same commands the manifests run (k8s/base/dask-*-deployment.yaml; tests/images checks they agree).
 SCHEDULER_COMMAND = ["dask", "scheduler", "--port", "8786", "--dashboard-address", ":8787",
-                     "--dashboard-prefix", "/nta/dask"]  # fmt: skip
+                     "--dashboard-prefix", "/nta/dask", "--preload", "nta_pipeline.reaper"]  # fmt: skip
 WORKER_COMMAND = ["dask", "worker", "tcp://nta-dask-scheduler:8786", "--nthreads", "1", "--memory-limit", "0",
                   "--dashboard-address", ":8788", "--name", "worker-1"]  # fmt: skip
 # Dev target: a code change (a file synced into /app) restarts the worker process, not the container.

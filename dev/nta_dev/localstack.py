@@ -151,7 +151,8 @@ def processes(cfg: StackConfig) -> dict[str, str]:
         "django": f"{_venv_bin('gunicorn')} --reload -b 127.0.0.1:{cfg.port('django')} --workers 1 --threads 8 "
                   "--timeout 120 --no-control-socket --access-logfile - nta_web.wsgi:application",
         "scheduler": f"{_venv_bin('dask')} scheduler --host 127.0.0.1 --port {cfg.port('scheduler')} "
-                     f"--dashboard-address 127.0.0.1:{cfg.port('dashboard')} --dashboard-prefix /nta/dask",
+                     f"--dashboard-address 127.0.0.1:{cfg.port('dashboard')} --dashboard-prefix /nta/dask "
+                     "--preload nta_pipeline.reaper",
         "worker": f"{_venv_bin('watchmedo')} auto-restart "
                   f"--directory {shlex.quote(str(cfg.source_root / SRC_DIRS[0]))} "
                   "--patterns '**/*.py' --recursive --signal SIGTERM --kill-after 5 -- "

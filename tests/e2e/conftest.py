@@ -23,6 +23,7 @@ class Stack:
     base_url: str
     max_upload_mb: int
     process: subprocess.Popen | None = None  # the local stack, when this suite started it
+    mongo_url: str | None = None  # its database, for tests that play a worker
 
     @property
     def local(self) -> bool:
@@ -44,7 +45,7 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     except StackError as exc:
         pytest.fail(str(exc), pytrace=False)
     try:
-        yield Stack(cfg.base_url, LOCAL_UPLOAD_MB, background.process)
+        yield Stack(cfg.base_url, LOCAL_UPLOAD_MB, background.process, cfg.mongo_url)
     finally:
         background.stop()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""A worker killed mid-job, and ten uploads at once."""
+"""A worker killed mid-job, a job abandoned by its worker, and ten uploads at once."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 import psutil
 import pytest
 
+from nta_pipeline.jobstore import JobStore
+from nta_pipeline.params import Parameters
 from tests.e2e.client import StackClient
+from tests.e2e.conftest import LOCAL_LEASE_S
 from tests.e2e.data import enlarged_pos, shipped
 
 
@@ -63,6 +66,22 @@ def test_a_worker_killed_mid_job_is_retried_or_fails_clearly(stack, client: Stac
     else:
         assert status["attempts"] >= 2, status
     print(f"\nworker killed: job {status['status']} after attempt {status['attempts']}, {waited:.1f} s later")
+
+
+def test_a_job_abandoned_by_its_worker_fails_without_anyone_reading_it(stack, client: StackClient) -> None:
+    # The scheduler's reaper (nta_pipeline.reaper) does it; watched through the REST API, which never expires jobs.
+    if not stack.local:
+        pytest.skip("plays a worker against the local stack's database")
+    store = JobStore.from_url(stack.mongo_url)
+    job_id = store.create_job("abandoned", Parameters().as_dict(), {})
+    assert store.claim(job_id) is not None
+    store.jobs.update_one({"_id": job_id}, {"$set": {"heartbeat": time.time() - LOCAL_LEASE_S - 1}})
+    deadline = time.monotonic() + 60
+    while (doc := client.http.get(client.url(f"/nta/rest/jobs/{job_id}"), timeout=30).json())["status"] != "failed":
+        assert doc["status"] == "processing", doc
+        assert time.monotonic() < deadline, "the abandoned job was still processing after 60 s"
+        time.sleep(0.5)
+    assert doc["error"]["step"] == "Starting" and "stopped responding" in doc["error"]["message"], doc
 
 
 def test_ten_concurrent_uploads_all_complete(stack) -> None:

@@ -58,6 +58,7 @@ SERVICES = {
 }
 SCHEDULER_COMMAND = [
     "dask", "scheduler", "--port", "8786", "--dashboard-address", ":8787", "--dashboard-prefix", "/nta/dask",
+    "--preload", "nta_pipeline.reaper",
 ]  # fmt: skip
 WORKER_COMMAND = [
     "dask", "worker", "tcp://nta-dask-scheduler:8786", "--nthreads", "1", "--memory-limit", "0",

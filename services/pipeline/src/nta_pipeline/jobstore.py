@@ -20,7 +20,8 @@ Schema (collection ``jobs``; files in the GridFS bucket ``fs``)::
     summary       the workflow's summary.json
 
 A worker that dies stops its heartbeat. Dask reschedules its task on another worker, which claims the job again
-(attempt 2 of MAX_ATTEMPTS); a job whose heartbeat is older than the lease is marked failed when it is next read.
+(attempt 2 of MAX_ATTEMPTS); a job whose heartbeat is older than the lease is marked failed by the scheduler's
+reaper (reaper.py), or sooner by whoever reads it next.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ class RunnerSettings:
         env = os.environ if environ is None else environ
         mongo_url = env.get("NTA_MONGO_URL", "").strip()
         if not mongo_url:
-            raise NtaError("NTA_MONGO_URL is not set on this Dask worker; set it (e.g. mongodb://127.0.0.1:27017)")
+            raise NtaError("NTA_MONGO_URL is not set on this Dask process; set it (e.g. mongodb://127.0.0.1:27017)")
         try:
             lease = float(env.get("NTA_JOB_LEASE_SECONDS", "60"))
         except ValueError as exc:

@@ -1,0 +1,84 @@
+"""Scheduler preload: fail the jobs whose worker went silent, even when nobody reads them.
+
+`dask scheduler --preload nta_pipeline.reaper` adds a scheduler plugin that calls JobStore.expire_stale every
+quarter lease (1 to 15 s). Django's reads and every job start do the same, but a job watched only through the REST
+API, or on a stack with no further jobs, would otherwise stay "processing" after its worker died for good.
+
+Settings come from the configuration contract (NTA_MONGO_URL, NTA_DB_NAME, NTA_JOB_LEASE_SECONDS), as on workers.
+https://distributed.dask.org/en/stable/plugins.html#scheduler-plugins
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from distributed.diagnostics.plugin import SchedulerPlugin
+
+from .errors import NtaError
+from .jobstore import JobStore
+
+log = logging.getLogger("nta_pipeline.reaper")
+
+
+def sweep_interval(lease_seconds: float) -> float:
+    """How often to look: a lost job is failed at most a quarter lease after its lease ran out."""
+    return min(max(lease_seconds / 4, 1.0), 15.0)
+
+
+class JobReaper(SchedulerPlugin):
+    name = "nta-job-reaper"
+
+    def __init__(self, store: JobStore, interval: float):
+        self.store = store
+        self.interval = interval
+        self._task: asyncio.Task | None = None
+        self._failing = False  # log a database outage once, not every sweep
+
+    async def start(self, scheduler: Any) -> None:
+        self._task = asyncio.create_task(self._run())
+        log.info("job reaper: every %g s, jobs silent for %g s are failed", self.interval, self.store.lease_seconds)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            await self.sweep()
+
+    async def sweep(self) -> int:
+        """One pass (pymongo blocks: off the scheduler's event loop); returns how many jobs were failed."""
+        try:
+            expired = await asyncio.to_thread(self.store.expire_stale)
+        except Exception as exc:  # the database may be restarting: keep the scheduler up, try again later
+            if not self._failing:
+                log.warning("job reaper: cannot reach MongoDB (%s: %s); retrying every %g s",
+                            type(exc).__name__, exc, self.interval)  # fmt: skip
+            self._failing = True
+            return 0
+        if self._failing:
+            log.info("job reaper: MongoDB answers again")
+        self._failing = False
+        if expired:
+            log.warning("job reaper: failed %d job(s) whose worker stopped responding", expired)
+        return expired
+
+
+def dask_setup(scheduler: Any) -> None:
+    """Dask's preload hook."""
+    from .runner import RunnerSettings
+
+    try:
+        settings = RunnerSettings.from_env()
+    except NtaError as exc:
+        # The scheduler still schedules; say loudly that lost jobs are only caught when read.
+        log.warning("job reaper OFF: %s", exc)
+        return
+    store = JobStore.from_url(settings.mongo_url, settings.db_name, lease_seconds=settings.lease_seconds)
+    scheduler.add_plugin(JobReaper(store, sweep_interval(settings.lease_seconds)))
