@@ -220,7 +220,9 @@ def test_the_e2e_suite_passes_through_the_node_port(deployed: Deployment) -> Non
     summary = re.search(r"^=*\s*(\d+) passed(?:, (\d+) skipped)?(?:, \d+ warnings?)? in [\d.]+s", proc.stdout, re.M)
     assert summary, proc.stdout[-3000:]
     assert int(summary.group(1)) >= 40  # the whole suite ran, not a selection
-    assert int(summary.group(2) or 0) <= 1  # only the local-stack worker kill skips (this layer deletes a pod)
+    # Only the two tests that play with the local stack's own processes and database skip: the worker kill (this
+    # layer deletes a pod instead) and the abandoned job (tests/runner/test_reaper.py covers the reaper).
+    assert int(summary.group(2) or 0) <= 2
 
 
 @pytest.fixture(scope="module")

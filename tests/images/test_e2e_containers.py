@@ -3,7 +3,8 @@ images users deploy, wired by the configuration contract, with the reference see
 does that, as the local stack does).
 
 The suite runs as its own pytest process with --base-url, exactly as a developer runs it against any stack; its
-worker-kill test skips there (it only kills workers of stacks it started itself).
+worker-kill and abandoned-job tests skip there (they play with the processes and database of stacks the suite
+started itself).
 """
 
 from __future__ import annotations
