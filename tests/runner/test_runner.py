@@ -11,7 +11,7 @@ import pytest
 
 from nta_pipeline.jobstore import JobStore
 from nta_pipeline.params import Parameters
-from nta_pipeline.runner import RunnerSettings, SubmitError, result_files, run_job, submit
+from nta_pipeline.runner import RunnerSettings, SubmitError, close_clients, result_files, run_job, submit
 
 
 def _inputs(d: Path) -> dict[str, tuple[str, bytes]]:
@@ -91,9 +91,12 @@ def test_submit_runs_the_job_on_a_real_dask_worker(store: JobStore, mongo_url: s
     inputs = {k: v for k, v in _inputs(ms1_data).items() if k in ("pos", "run_sequence_pos")}
     job_id = store.create_job("p", Parameters(search_dsstox="no").as_dict(), inputs)
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        submit(job_id, cluster.scheduler_address)
-        deadline = time.monotonic() + 120
-        while store.get(job_id)["status"] not in ("completed", "failed") and time.monotonic() < deadline:
-            time.sleep(0.2)
+        try:
+            submit(job_id, cluster.scheduler_address)
+            deadline = time.monotonic() + 120
+            while store.get(job_id)["status"] not in ("completed", "failed") and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            close_clients()  # submit's cached client, before its scheduler goes
     doc = store.get(job_id)
     assert doc["status"] == "completed", doc["error"]

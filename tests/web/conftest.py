@@ -54,6 +54,9 @@ def scheduler_address() -> Iterator[str]:
     try:
         yield cluster.scheduler_address
     finally:
+        from nta_pipeline.runner import close_clients
+
+        close_clients()  # the views' cached client, before its scheduler goes
         cluster.close()
 
 

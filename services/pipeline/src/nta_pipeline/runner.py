@@ -79,6 +79,15 @@ def _client(address: str, timeout: float) -> object:
         return client
 
 
+def close_clients() -> None:
+    """Close the cached scheduler clients (before their scheduler goes away, or they keep trying to reconnect)."""
+    with _clients_lock:
+        clients = list(_clients.values())
+        _clients.clear()
+    for client in clients:
+        client.close()  # type: ignore[attr-defined]
+
+
 def submit(job_id: str, scheduler_address: str, *, timeout: float = 5.0) -> None:
     """Hand the job to the scheduler and return at once (the client is reused between calls)."""
     from distributed import fire_and_forget
