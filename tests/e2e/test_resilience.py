@@ -50,7 +50,8 @@ def _kill_workers_mid_job(stack, client: StackClient) -> tuple[str, float] | Non
 
 def test_a_worker_killed_mid_job_is_retried_or_fails_clearly(stack, client: StackClient) -> None:
     if not stack.local:
-        pytest.skip("kills worker processes of the local stack; on a cluster, tests/cluster deletes a worker pod")
+        pytest.skip("kills worker processes of the local stack; tests/images kills the worker container, tests/cluster "
+                    "deletes a worker pod")
     for _ in range(3):  # a loaded machine may let the job finish between the poll and the kill: try again
         killed = _kill_workers_mid_job(stack, client)
         if killed:

@@ -4,7 +4,7 @@ does that, as the local stack does).
 
 The suite runs as its own pytest process with --base-url, exactly as a developer runs it against any stack; its
 worker-kill and abandoned-job tests skip there (they play with the processes and database of stacks the suite
-started itself).
+started itself). The worker kill is done here instead, on the worker container, after the suite.
 """
 
 from __future__ import annotations
@@ -13,12 +13,15 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 import pytest
 
 from nta_dev.containers import ContainerStack, start_container_stack
 from nta_dev.images import REPO
+from tests.e2e.client import StackClient
+from tests.e2e.data import enlarged_pos
 
 SUITE_TIMEOUT_S = 900
 
@@ -49,3 +52,45 @@ def test_the_e2e_suite_passes_against_the_prod_containers(prod_stack: ContainerS
         pytest.fail(f"`{' '.join(cmd)}` exited with {done.returncode}:\n{tail}\ncontainer logs:\n{logs}",
                     pytrace=False)  # fmt: skip
     assert " passed" in done.stdout.splitlines()[-1]  # it ran tests, and none failed
+
+
+def _workers(client: StackClient) -> int:
+    return int(client.http.get(client.url("/nta/dask/json/counts.json"), timeout=10).json()["workers"])
+
+
+def _running(client: StackClient, job_id: str) -> bool:
+    status = client.status(job_id)
+    assert status["status"] in ("queued", "processing"), status
+    return status["status"] == "processing" and status["progress"] >= 0.01
+
+
+def _until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f} s"
+        time.sleep(0.2)
+
+
+def test_a_worker_container_killed_mid_job_is_retried(prod_stack: ContainerStack) -> None:
+    # What a node failure does to a worker pod: SIGKILL to the container, then its Deployment starts a new one.
+    client = StackClient(prod_stack.base_url)
+    worker = prod_stack.containers["worker"]
+    for _ in range(3):  # a loaded machine may let the job finish between the poll and the kill: try again
+        job_id = client.submit({"pos": enlarged_pos(12)}, {"project_name": "killed container", "search_dsstox": "no"})
+        _until(partial(_running, client, job_id), "the job started")
+        worker.kill()
+        killed_at = time.monotonic()
+        if client.status(job_id)["status"] != "completed":
+            break
+        worker.start()
+        _until(lambda: _workers(client) == 1, "the worker came back")
+    else:
+        pytest.fail("the job finished before the worker container could be killed, three times")
+    # The scheduler drops the dead worker (its connection closed) before the restarted one, of the same name, joins.
+    _until(lambda: _workers(client) == 0, "the scheduler noticed the dead worker", timeout=30)
+    worker.start()
+    status, _ = client.wait(job_id, timeout=180, interval=0.5)
+    waited = time.monotonic() - killed_at
+    print(f"\nworker container killed: job {status['status']} after attempt {status.get('attempts')}, {waited:.1f} s")
+    assert status["status"] == "completed", f"{status}\n{prod_stack.logs('worker', 30)}"
+    assert status["attempts"] == 2, status
