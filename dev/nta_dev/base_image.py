@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .errors import ToolkitError
+from .errors import ToolkitError, entry_point
 
 DEFAULT_TAG = "nta-base:bookworm"
 SUITE = "bookworm"
@@ -245,18 +245,14 @@ def ensure_base_image(tag: str = DEFAULT_TAG, *, force: bool = False, fresh: boo
     return tag
 
 
-def main(argv: list[str] | None = None) -> int:
+@entry_point
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m nta_dev.base_image", description=__doc__.split("\n\n")[0])
     parser.add_argument("--tag", default=DEFAULT_TAG, help=f"image tag to create (default {DEFAULT_TAG})")
     parser.add_argument("--force", action="store_true", help="rebuild the image even if the tag exists")
     parser.add_argument("--fresh", action="store_true", help="also re-run debootstrap instead of the cached rootfs")
     args = parser.parse_args(argv)
-    try:
-        ensure_base_image(args.tag, force=args.force, fresh=args.fresh)
-    except ToolkitError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    ensure_base_image(args.tag, force=args.force, fresh=args.fresh)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .base_image import docker_client
-from .errors import ToolkitError
+from .errors import ToolkitError, entry_point
 from .images import IMAGES, MONGO_STANDIN, build_many
 
 LABEL = "org.nta.stack"
@@ -242,7 +242,8 @@ def remove_stacks(stack_ids: list[str] | None = None) -> list[str]:
     return removed
 
 
-def main(argv: list[str] | None = None) -> int:
+@entry_point
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m nta_dev.containers", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start a stack and print its base URL (it keeps running)")
@@ -252,17 +253,12 @@ def main(argv: list[str] | None = None) -> int:
     down = sub.add_parser("down", help="remove stacks started by `up` (default: all of them)")
     down.add_argument("stack_ids", nargs="*")
     args = parser.parse_args(argv)
-    try:
-        if args.command == "up":
-            stack = start_container_stack(args.target, host_port=args.port, build=args.build, log=print)
-            print(f"{stack.base_url}\n(stop with: python -m nta_dev.containers down {stack.stack_id})")
-        else:
-            for name in remove_stacks(args.stack_ids or None):
-                print(f"removed {name}")
-    except ToolkitError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    if args.command == "up":
+        stack = start_container_stack(args.target, host_port=args.port, build=args.build, log=print)
+        print(f"{stack.base_url}\n(stop with: python -m nta_dev.containers down {stack.stack_id})")
+    else:
+        for name in remove_stacks(args.stack_ids or None):
+            print(f"removed {name}")
 
 
 if __name__ == "__main__":

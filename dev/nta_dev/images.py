@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .base_image import DEFAULT_TAG as LOCAL_BASE
 from .base_image import docker_client, ensure_base_image
-from .errors import ToolkitError
+from .errors import ToolkitError, entry_point
 
 REPO = Path(__file__).resolve().parents[2]
 TARGETS = ("dev", "prod")
@@ -158,7 +158,8 @@ def build_many(
     return results
 
 
-def main(argv: list[str] | None = None) -> int:
+@entry_point
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m nta_dev.images", description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help=f"images (default: all of {', '.join(IMAGES)})")
     parser.add_argument("--target", choices=(*TARGETS, "all"), default="dev", help="Dockerfile target (default dev)")
@@ -167,15 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the summary")
     args = parser.parse_args(argv)
     targets = TARGETS if args.target == "all" else (args.target,)
-    try:
-        results = build_many(args.names or IMAGES, targets, base_image=args.base_image,
-                             log=None if args.quiet else print)  # fmt: skip
-    except ToolkitError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    results = build_many(args.names or IMAGES, targets, base_image=args.base_image, log=None if args.quiet else print)
     for tag, result in results.items():
         print(f"{tag:28} {result.seconds:6.1f} s  {result.image_id[7:19]}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -10,12 +10,13 @@ import argparse
 import logging
 import sys
 
-from ..errors import ToolkitError
+from ..errors import entry_point
 from . import build_binaries, build_pause_image, down, ensure_dockerd, running_pids, up
 from .paths import kubeconfig_path
 
 
-def main(argv: list[str] | None = None) -> int:
+@entry_point
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m nta_dev.cluster", description=__doc__)
     parser.add_argument("action", choices=["up", "down", "build", "status", "dockerd"])
     parser.add_argument("--merge-kubeconfig", action="store_true", help="also merge context nta-local into "
@@ -24,28 +25,23 @@ def main(argv: list[str] | None = None) -> int:
                         "wrapper (stops running containers)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        if args.action == "up":
-            cluster = up(merge_kubeconfig=args.merge_kubeconfig, allow_docker_restart=args.restart_docker)
-            print(f"export KUBECONFIG={cluster.kubeconfig}  # context {cluster.context}")
-            print(" ".join(f"{k}={v:.1f}s" for k, v in cluster.timings.items()))
-        elif args.action == "down":
-            down()
-        elif args.action == "dockerd":
-            info = ensure_dockerd(allow_restart=args.restart_docker)
-            print(f"Docker {info.get('ServerVersion')} running, default runtime {info.get('DefaultRuntime')}")
-        elif args.action == "build":
-            build_binaries()
-            build_pause_image()
-        else:
-            pids = running_pids()
-            print("\n".join(f"{name}: pid {pid}" for name, pid in pids.items()) or "not running")
-            if pids:
-                print(f"KUBECONFIG={kubeconfig_path()}")
-    except ToolkitError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    if args.action == "up":
+        cluster = up(merge_kubeconfig=args.merge_kubeconfig, allow_docker_restart=args.restart_docker)
+        print(f"export KUBECONFIG={cluster.kubeconfig}  # context {cluster.context}")
+        print(" ".join(f"{k}={v:.1f}s" for k, v in cluster.timings.items()))
+    elif args.action == "down":
+        down()
+    elif args.action == "dockerd":
+        info = ensure_dockerd(allow_restart=args.restart_docker)
+        print(f"Docker {info.get('ServerVersion')} running, default runtime {info.get('DefaultRuntime')}")
+    elif args.action == "build":
+        build_binaries()
+        build_pause_image()
+    else:
+        pids = running_pids()
+        print("\n".join(f"{name}: pid {pid}" for name, pid in pids.items()) or "not running")
+        if pids:
+            print(f"KUBECONFIG={kubeconfig_path()}")
 
 
 if __name__ == "__main__":
