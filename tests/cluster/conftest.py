@@ -21,16 +21,12 @@ import pytest
 from nta_dev.cluster import CONTEXT, Cluster, down, running_pids, state_dir, up
 from nta_dev.cluster.runtime import COMPONENTS
 from nta_dev.cluster.tasks import run_task
+from tests.fixtures.require import unavailable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE_IMAGE = "nta-base:bookworm"
 
 
-def unavailable(reason: str) -> None:
-    """Fail in CI (a missing prerequisite must not look like a pass), skip on a developer machine."""
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
 
 
 def require_cluster_prereqs() -> None:

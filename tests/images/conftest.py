@@ -12,13 +12,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.fixtures.require import unavailable
+
 BASE_IMAGE = os.environ.get("NTA_BASE_IMAGE", "nta-base:bookworm")
 
 
-def unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI must provide it: see .ci/run)", pytrace=False)
-    pytest.skip(reason)
 
 
 def _ping() -> bool:

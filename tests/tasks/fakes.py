@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
+
+from tests.fixtures.require import unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 LOCAL = "docker-desktop"
@@ -127,10 +128,7 @@ def require_tool(name: str) -> str:
     path = shutil.which(name)
     if path:
         return path
-    message = f"{name} not found on PATH; the tasks layer needs the real {name} for rendering"
-    if os.environ.get("CI"):
-        pytest.fail(message, pytrace=False)  # in CI a missing tool is a failure, never a skip
-    pytest.skip(message)
+    unavailable(f"{name} not found on PATH; the tasks layer needs the real {name} for rendering")
 
 
 def write_script(directory: Path, name: str, body: str) -> Path:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.require import unavailable
+
 from .fake_tilt import Recording, evaluate
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -24,11 +26,7 @@ Evaluator = Callable[..., Recording]
 
 
 def _missing(tool: str) -> None:
-    # In CI a missing tool must fail the layer; on a developer machine it only skips it.
-    message = f"{tool} is missing: {FIXES[tool]}"
-    if os.environ.get("CI"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    unavailable(f"{tool} is missing: {FIXES[tool]}")
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from pymongo import MongoClient
 from pymongo.database import Database
 
 from tests.fixtures.mongo import mongo_url  # noqa: F401  (re-exported fixture)
+from tests.fixtures.require import unavailable
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ms1"
 
@@ -24,10 +25,7 @@ def _require(module: str) -> None:
     try:
         __import__(module)
     except ImportError as exc:
-        message = f"{module} is not installed ({exc}); run `.venv/bin/pip install -e services/django`"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        unavailable(f"{module} is not installed ({exc}); run `.venv/bin/pip install -e services/django`")
 
 
 @contextmanager
