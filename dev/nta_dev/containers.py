@@ -108,7 +108,8 @@ def health_urls(base_url: str) -> dict[str, str]:
             "flask": f"{base_url}/nta/rest/healthz", "scheduler": f"{base_url}/nta/dask/health"}  # fmt: skip
 
 
-def _workers(base_url: str) -> int:
+def worker_count(base_url: str) -> int:
+    """Workers connected to the stack's scheduler, from its dashboard through nginx (0 when it does not answer)."""
     status, body = _get(f"{base_url}/nta/dask/json/counts.json")
     try:
         return int(json.loads(body).get("workers", 0)) if status == 200 else 0
@@ -123,7 +124,7 @@ def _wait_ready(stack: ContainerStack, timeout: float) -> None:
         for name, url in list(pending.items()):
             if _get(url)[0] == 200:
                 del pending[name]
-        if not pending and _workers(stack.base_url) >= 1:
+        if not pending and worker_count(stack.base_url) >= 1:
             return
         for service, container in stack.containers.items():
             container.reload()

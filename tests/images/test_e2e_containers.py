@@ -18,7 +18,7 @@ from functools import partial
 
 import pytest
 
-from nta_dev.containers import ContainerStack, start_container_stack
+from nta_dev.containers import ContainerStack, start_container_stack, worker_count
 from nta_dev.images import REPO
 from tests.e2e.client import StackClient
 from tests.e2e.data import enlarged_pos
@@ -54,10 +54,6 @@ def test_the_e2e_suite_passes_against_the_prod_containers(prod_stack: ContainerS
     assert " passed" in done.stdout.splitlines()[-1]  # it ran tests, and none failed
 
 
-def _workers(client: StackClient) -> int:
-    return int(client.http.get(client.url("/nta/dask/json/counts.json"), timeout=10).json()["workers"])
-
-
 def _running(client: StackClient, job_id: str) -> bool:
     status = client.status(job_id)
     assert status["status"] in ("queued", "processing"), status
@@ -83,11 +79,11 @@ def test_a_worker_container_killed_mid_job_is_retried(prod_stack: ContainerStack
         if client.status(job_id)["status"] != "completed":
             break
         worker.start()
-        _until(lambda: _workers(client) == 1, "the worker came back")
+        _until(lambda: worker_count(prod_stack.base_url) == 1, "the worker came back")
     else:
         pytest.fail("the job finished before the worker container could be killed, three times")
     # The scheduler drops the dead worker (its connection closed) before the restarted one, of the same name, joins.
-    _until(lambda: _workers(client) == 0, "the scheduler noticed the dead worker", timeout=30)
+    _until(lambda: worker_count(prod_stack.base_url) == 0, "the scheduler noticed the dead worker", timeout=30)
     worker.start()
     status, _ = client.wait(job_id, timeout=180, interval=0.5)
     waited = time.monotonic() - killed_at
