@@ -14,7 +14,7 @@ from invoke import Collection, Context, Exit, task
 from nta_dev import apply as applying
 from nta_dev import dashboard as dash
 from nta_dev import doctor as doc
-from nta_dev import kube, metrics, testsuite
+from nta_dev import kube, metrics, testsuite, tilt
 from nta_dev import logs as podlogs
 from nta_dev import seed as seeding
 from nta_dev import status as stack
@@ -214,6 +214,22 @@ def cluster_local(c: Context, down: bool = False, merge_kubeconfig: bool = False
               "nta: then `./inv apply --overlay cluster-local` (images: python -m nta_dev.images --target dev)")
 
 
+@task(help={"version": f"Tilt release to build (default {tilt.TILT_VERSION})",
+            "link_dir": "folder to put a `tilt` symlink in (default: the venv's bin, on PATH under ./inv)"})
+def tools(c: Context, version: str = tilt.TILT_VERSION, link_dir: str = "") -> None:
+    """Build the pinned Tilt from its Go source (once, cached).
+
+    Needs Go >= 1.26; about 5 minutes on 2 cores the first time, cached in ~/.cache/nta-dev/tools by version.
+    Links it into .venv/bin, so `./inv up` and an activated venv find `tilt`.
+    """
+    import sys
+
+    with toolkit_errors():
+        binary = tilt.ensure(version)
+        linked = tilt.link(binary, Path(link_dir) if link_dir else Path(sys.prefix) / "bin")
+        print(f"nta: {linked} -> {binary}")
+
+
 @task
 def doctor(c: Context) -> None:
     """Check tools, context, ports, MongoDB; name each fix."""
@@ -223,8 +239,8 @@ def doctor(c: Context) -> None:
         raise Exit(code=1)
 
 
-ns = Collection(up, status, url, logs, seed, context, apply, down, dashboard, metrics_server, cluster_local, doctor,
-                test, test_e2e, lint, bench)  # fmt: skip
+ns = Collection(up, status, url, logs, seed, context, apply, down, dashboard, metrics_server, cluster_local, tools,
+                doctor, test, test_e2e, lint, bench)  # fmt: skip
 ns.configure({
     "run": {"echo": True},
     # The contract with k8s/: namespace of every object, overlay applied by default.

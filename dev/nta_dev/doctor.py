@@ -11,12 +11,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ToolkitError
 from .kube import describe, load_kubeconfig
+from .tilt import TILT_VERSION
 from .tools import INSTALL_HINTS, find, port_in_use
 
 # The ports of the configuration contract the local stack (and NodePort 31000) listen on.
 PORTS = {31000: "nginx", 8000: "django", 5000: "flask", 8786: "dask scheduler", 8787: "dask dashboard",
          27017: "mongodb"}  # fmt: skip
 PROBE_TIMEOUT_S = 15
+MIN_TILT = (0, 37)  # the Tiltfile's version_settings(constraint='>=0.37.0')
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,15 @@ def check_tilt() -> Finding:
     if tilt is None:
         return Finding("note", "tilt", f"not found on PATH, so `./inv up` runs the local stack; for the cluster dev "
                                        f"loop {INSTALL_HINTS['tilt'].split(' (')[0]}")  # fmt: skip
-    return Finding("ok", "tilt", f"at {tilt}")
+    done = _run([tilt, "version"])
+    printed = done.stdout.strip() if done is not None and done.returncode == 0 else ""
+    if not printed.startswith("v"):
+        return Finding("FAIL", "tilt", f"{tilt} does not run (`tilt version` failed): rebuild it with `./inv tools`")
+    version = tuple(int(part) for part in printed[1:].split(",")[0].split(".")[:2] if part.isdigit())
+    if version < MIN_TILT:
+        return Finding("FAIL", "tilt", f"{printed.split(',')[0]} at {tilt} is older than the Tiltfile's minimum "
+                                       f"v{'.'.join(map(str, MIN_TILT))}: `./inv tools` builds v{TILT_VERSION}")
+    return Finding("ok", "tilt", f"{printed.split(',')[0]} at {tilt}")
 
 
 def check_context() -> Finding:

@@ -13,7 +13,8 @@ INSTALL_HINTS = {
     "kubectl": "install kubectl >= 1.27 (kustomize is built in): https://kubernetes.io/docs/tasks/tools/ "
     "(or set KUBECTL=/path/to/kubectl)",
     "docker": "install Docker (Docker Desktop, or `apt-get install docker.io`) and start its daemon",
-    "tilt": "install Tilt: https://docs.tilt.dev/install.html (optional: `./inv up` runs the local stack without it)",
+    "tilt": "`./inv tools` builds the pinned Tilt from source with Go (or https://docs.tilt.dev/install.html); "
+    "optional: `./inv up` runs the local stack without it",
     "minikube": "install minikube: https://minikube.sigs.k8s.io/docs/start/",
     "kustomize": "kubectl >= 1.14 has kustomize built in (`kubectl kustomize`); or install it from "
     "https://kubectl.docs.kubernetes.io/installation/kustomize/",
@@ -30,11 +31,18 @@ class MissingTool(ToolkitError):
 
 
 def find(tool: str) -> str | None:
-    """Absolute path of ``tool``: the env override (``KUBECTL=...``) first, then PATH; None if absent."""
+    """Absolute path of ``tool``: the env override (``KUBECTL=...``) first, then PATH, then what `./inv tools`
+    built into the toolkit's cache (Tilt); None if absent."""
     override = os.environ.get(tool.upper().replace("-", "_"), "").strip()
     if override and os.access(override, os.X_OK):
         return override
-    return shutil.which(tool)
+    found = shutil.which(tool)
+    if found is None and tool == "tilt":
+        from .tilt import cached_binary
+
+        built = cached_binary()
+        found = str(built) if built else None
+    return found
 
 
 def require(tool: str, needed_for: str) -> str:

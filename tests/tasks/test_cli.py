@@ -15,7 +15,7 @@ from nta_dev.up import choose_runner, run_up
 from .fakes import LOCAL, REMOTE, recorded, recording_tool, run_inv
 
 TASKS = ["apply", "bench", "cluster-local", "context", "dashboard", "doctor", "down", "lint", "logs", "metrics-server",
-         "seed", "status", "test", "test-e2e", "up", "url"]  # fmt: skip
+         "seed", "status", "test", "test-e2e", "tools", "up", "url"]  # fmt: skip
 
 
 def test_list_is_a_one_line_menu() -> None:

@@ -45,6 +45,7 @@ def only_bin(fake_bin: Path, kubeconfig: Path, real_kubectl: str, tmp_path: Path
     monkeypatch.delenv("TILT", raising=False)
     monkeypatch.delenv("KUSTOMIZE", raising=False)
     monkeypatch.delenv("NTA_MONGO_URL", raising=False)
+    monkeypatch.setenv("NTA_TOOLS_CACHE", str(tmp_path / "no-tools"))  # nor a Tilt that `./inv tools` built
     write_script(fake_bin, "kubectl", FAKE_KUBECTL.format(python=sys.executable))
     write_script(fake_bin, "docker", DOCKER_OK)
     return fake_bin
@@ -62,7 +63,7 @@ def test_all_good_except_notes(only_bin: Path, free_port: int) -> None:
     assert "built into kubectl" in lines_about(text, "kustomize")[0]
     assert lines_about(text, "context") == [f"ok    context: {LOCAL} (local)"]
     tilt = lines_about(text, "tilt")[0]
-    assert tilt.startswith("note") and "https://docs.tilt.dev/install.html" in tilt
+    assert tilt.startswith("note") and "`./inv tools`" in tilt
     assert lines_about(text, "NTA_MONGO_URL")[0].startswith("note")
     assert text.splitlines()[-1] == "no problems found"
 
@@ -114,3 +115,14 @@ def test_cli_exits_non_zero_on_problems(only_bin: Path) -> None:
     done = run_inv("doctor", env={**os.environ})
     assert done.returncode == 1
     assert any(line.startswith("FAIL  kubectl:") for line in done.stdout.splitlines()), done.stdout
+
+
+@pytest.mark.parametrize(("printed", "level", "says"), [
+    ("v0.37.6, built 2025-01-01", "ok", "v0.37.6 at"),
+    ("v0.33.1, built 2023-06-01", "FAIL", "older than the Tiltfile's minimum v0.37"),
+])
+def test_tilt_version_is_checked(only_bin: Path, free_port: int, printed: str, level: str, says: str) -> None:
+    write_script(only_bin, "tilt", f"#!/bin/sh\necho '{printed}'\n")
+    text, _ = report(diagnose(ports={free_port: "test"}, mongo_url=""))
+    tilt = lines_about(text, "tilt")[0]
+    assert tilt.startswith(level) and says in tilt, tilt
