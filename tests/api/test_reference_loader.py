@@ -139,3 +139,18 @@ def test_cli_reads_standard_input(mongo_url: str, db_name: str) -> None:
                           env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "loaded 1 compounds" in done.stdout
+
+
+def test_cli_if_empty_loads_a_fresh_database_once(mongo_url: str, tmp_path) -> None:
+    # What `tilt up` runs in the Flask pod (Tiltfile: seed-reference): a fresh stack gets the seed, a second
+    # `tilt up` on the same MongoDB leaves its reference data alone.
+    path = tmp_path / "seed.csv"
+    path.write_text(HEADER + "DTXSID9000001,First,,C3H8O3,\nDTXSID9000002,Second,,C4H10O,\n")
+    env = {**os.environ, "NTA_MONGO_URL": mongo_url, "NTA_DB_NAME": "if_empty_test"}
+    cmd = [sys.executable, "-m", "nta_api.reference", "--if-empty", str(path)]
+    first = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    assert "loaded 2 compounds" in first.stdout
+    second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert second.returncode == 0, second.stderr
+    assert "already holds 2 compounds: nothing loaded" in second.stdout

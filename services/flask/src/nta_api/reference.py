@@ -398,6 +398,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("file", help="CSV with PREFERRED_NAME, MOLECULAR_FORMULA[, DTXSID, CASRN, "
                                      "MONOISOTOPIC_MASS]; '-' reads standard input")  # fmt: skip
     parser.add_argument("--replace", action="store_true", help="empty the collection first")
+    parser.add_argument("--if-empty", action="store_true",
+                        help="load only into an empty collection (a stack's first start); else do nothing")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -406,6 +408,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     client: MongoClient = MongoClient(settings.mongo_url, serverSelectionTimeoutMS=settings.mongo_timeout_ms)
     try:
+        if args.if_empty and (held := client[settings.db_name][COLLECTION].estimated_document_count()):
+            print(f"{settings.db_name}.{COLLECTION} already holds {held} compounds: nothing loaded (--if-empty)")
+            return 0
         source = sys.stdin.buffer if args.file == "-" else Path(args.file)  # `-`: kubectl exec -i ... < file
         n = load_reference_csv(client[settings.db_name], source, replace=args.replace)
     except ReferenceLoadError as exc:
