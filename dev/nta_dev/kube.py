@@ -6,6 +6,7 @@ merges them), never hand-parsed. Switching the current context is left to ``kube
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import subprocess
@@ -18,13 +19,8 @@ from invoke import Context, Result, UnexpectedExit
 from .errors import ToolkitError
 from .tools import require
 
-# Contexts created by local cluster tools (plus `nta-local`, this repo's own cluster). Anything else is treated
-# as remote: a wrong "remote" costs a `--context NAME --yes`, a wrong "local" could change a production cluster.
-LOCAL_CONTEXT_NAMES = frozenset({
-    "docker-desktop", "docker-for-desktop", "minikube", "rancher-desktop", "colima", "orbstack", "microk8s",
-    "nta-local",
-})  # fmt: skip
-LOCAL_CONTEXT_PREFIXES = ("kind-", "k3d-", "colima-")
+# Contexts created by local cluster tools: one list in dev/local-contexts.yaml, which the Tiltfile reads too.
+LOCAL_CONTEXTS_FILE = Path(__file__).resolve().parents[1] / "local-contexts.yaml"
 # minikube names a context after its profile, so a profile "dev" is recognised by this kubeconfig extension.
 MINIKUBE_PROVIDER = "minikube.sigs.k8s.io"
 EXTRA_LOCAL_ENV = "NTA_LOCAL_CONTEXTS"  # comma-separated names the developer declares local
@@ -73,10 +69,25 @@ class KubeConfig:
         return ctx
 
 
+@functools.cache
+def local_contexts() -> dict[str, Any]:
+    """dev/local-contexts.yaml: ``names``, ``prefixes``, ``overlays`` (context -> overlay), ``default_overlay``."""
+    import yaml
+
+    return yaml.safe_load(LOCAL_CONTEXTS_FILE.read_text(encoding="utf-8"))
+
+
 def is_local_context(name: str) -> bool:
     """True for the context names local cluster tools create (docker-desktop, kind-*, k3d-*, minikube, ...)."""
+    known = local_contexts()
     extra = {n.strip() for n in os.environ.get(EXTRA_LOCAL_ENV, "").split(",") if n.strip()}
-    return name in LOCAL_CONTEXT_NAMES or name in extra or name.startswith(LOCAL_CONTEXT_PREFIXES)
+    return name in known["names"] or name in extra or name.startswith(tuple(known["prefixes"]))
+
+
+def overlay_for(name: str) -> str:
+    """The overlay `tilt up` deploys on context ``name`` (the Tiltfile reads the same table)."""
+    known = local_contexts()
+    return str(known["overlays"].get(name, known["default_overlay"]))
 
 
 def kubeconfig_paths() -> str:
