@@ -1,1 +1,1 @@
-"""The "tiltfile" test layer: the real Tiltfile evaluated by go.starlark.net against recording Tilt built-ins."""
+"""The "tiltfile" test layer: the real Tiltfile evaluated by the real Tilt (`tilt alpha tiltfile-result`)."""

@@ -1,25 +1,31 @@
-"""Invariants of an evaluated Tiltfile (a fake_tilt.Recording). Each check raises TiltfileCheckError naming the fix.
+"""Invariants of the dev loop that real Tilt does not check itself. Each raises TiltfileCheckError naming the fix.
 
-The expectations come from the stack's conventions (ARCHITECTURE.md, the images' container layout), not from
-the Tiltfile: container paths, local context names, label syntax, dependency files.
+Tilt already refuses what it can see (unknown arguments and resources, cycles, unmet version constraints,
+remote contexts without allow_k8s_contexts): those surface as TiltfileError from the runner. What stays here
+is what Tilt accepts but what breaks `tilt up` for us later: a sync of a path that does not exist or that the
+build context leaves out, a dependency file that never rebuilds, a process that ignores synced code, a button
+that runs on start. The expectations come from the stack's conventions (the images' container layout, label
+syntax, dependency files, dev/local-contexts.yaml), not from the Tiltfile.
 """
 
 from __future__ import annotations
 
 import ast
+import itertools
 import json
+import os
 import re
 import shlex
+from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
+import yaml
+
 from tests.manifests.contract import IMAGE_PREFIX
 
-from .fake_tilt import DockerBuild, Recording
+from .result import TRIGGER_MODE_MANUAL, WORKLOAD_KINDS, IgnoreDef, ImageTarget, TiltResult, container_images
 
-# Contexts Tilt may deploy to: local clusters only (kind names its contexts kind-<cluster>).
-LOCAL_CONTEXTS = frozenset({"docker-desktop", "minikube", "nta-local"})
-LOCAL_CONTEXT_PREFIXES = ("kind-",)
 # Container layout of the images: Python sources mirrored under /app; nginx's own files.
 APP_ROOT = "/app"
 NGINX_DESTINATIONS = {
@@ -29,125 +35,167 @@ NGINX_DESTINATIONS = {
 }
 # A change to one of these must rebuild the image (fall_back_on), never be synced.
 DEPENDENCY_FILES = ("pyproject.toml", "Dockerfile")
+# Images built without live_update: the MongoDB stand-in runs no code of ours, there is nothing to sync.
+NOT_LIVE_UPDATED = frozenset({"nta-mongo-standin"})
 # Tilt's label syntax (api.html#api.k8s_resource, labels).
 LABEL_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
+# Local resources with this label are buttons: run on demand, never on `tilt up`.
+BUTTON_LABEL = "tests"
 # Workloads that run no synced code themselves (the scheduler only hands pipeline tasks to the workers).
-RELOAD_EXEMPT = {"nta-dask-scheduler"}
+RELOAD_EXEMPT = frozenset({"nta-dask-scheduler"})
+# Tilt's warnings that do not fail the evaluation (tiltfile_state.go), though the dev loop is broken.
+TILT_WARNINGS = (
+    "Image not used in any",  # a docker_build no deployed container uses: never built
+    "specified a dependency on unknown resource",  # resource_deps typo: Tilt drops the dependency
+)
 
 
 class TiltfileCheckError(AssertionError):
     """The Tiltfile evaluated but breaks an invariant of the dev loop."""
 
 
-def _rel(rec: Recording, path: str | Path) -> str:
-    return Path(path).relative_to(rec.root).as_posix() if Path(path).is_absolute() else str(path)
+@dataclass(frozen=True)
+class LocalContexts:
+    """dev/local-contexts.yaml: the contexts the toolkit treats as local clusters, and each one's overlay."""
+
+    names: list[str]
+    prefixes: list[str]
+    overlays: dict[str, str]
+    default_overlay: str
+
+    @classmethod
+    def load(cls, path: Path) -> LocalContexts:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return cls(names=list(data.get("names") or []), prefixes=list(data.get("prefixes") or []),
+                   overlays=dict(data.get("overlays") or {}), default_overlay=data.get("default_overlay", ""))
+
+    def is_local(self, context: str) -> bool:
+        return context in self.names or context.startswith(tuple(self.prefixes))
+
+    def overlay(self, context: str) -> str:
+        return self.overlays.get(context, self.default_overlay)
 
 
 def _inside(path: Path, parent: Path) -> bool:
     return path == parent or parent in path.parents
 
 
+def _join(base: Path, path: str) -> Path:
+    """base/path with `..` resolved lexically (a sync of '../x' lies outside base)."""
+    return Path(os.path.normpath(base / path))
+
+
+def _rel(path: Path, root: Path) -> str:
+    return os.path.relpath(path, root)
+
+
 def check_source(text: str) -> None:
-    """No `load('ext://...')`: extensions are cloned from GitHub at run time."""
+    """No `load('ext://...')`: extensions are cloned from GitHub at run time, which build machines cannot reach."""
     if "ext://" in text:
-        raise TiltfileCheckError("the Tiltfile loads an ext:// extension; write the helper in the repo (dev/tilt/)")
+        raise TiltfileCheckError("the Tiltfile loads an ext:// extension; write the helper into the repo and "
+                                 "load() it by path")
 
 
-def check_contexts(rec: Recording) -> None:
-    remote = [c for c in rec.allowed_contexts if c not in LOCAL_CONTEXTS and not c.startswith(LOCAL_CONTEXT_PREFIXES)]
-    if remote:
-        raise TiltfileCheckError(f"allow_k8s_contexts admits non-local contexts {remote}; only "
-                                 f"{sorted(LOCAL_CONTEXTS)} and kind-* may be allowed")
+def check_context(result: TiltResult, local: LocalContexts) -> None:
+    """The Tiltfile evaluated, so it admitted its context: that must be a local cluster."""
+    if not local.is_local(result.context):
+        raise TiltfileCheckError(f"the Tiltfile accepted the non-local context {result.context!r}: it must fail() "
+                                 "for any context not in dev/local-contexts.yaml (names, prefixes)")
 
 
-def _images(rec: Recording) -> dict[str, list[str]]:
-    """Image name (without tag) -> workloads using it, from the rendered YAML the Tiltfile deployed."""
-    used: dict[str, list[str]] = {}
-    for name, obj in rec.workloads().items():
-        spec = obj["spec"]["template"]["spec"] if "template" in obj.get("spec", {}) else obj.get("spec", {})
-        for container in spec.get("initContainers", []) + spec.get("containers", []):
-            used.setdefault(container["image"].rsplit(":", 1)[0], []).append(name)
-    return used
+def check_warnings(result: TiltResult) -> None:
+    """Tilt's warnings that leave the evaluation green: an image never built, a dependency dropped."""
+    lines = result.log.splitlines()
+    warnings = []
+    for i, line in enumerate(lines):
+        if any(w in line for w in TILT_WARNINGS):
+            # "Image not used in any Kubernetes config:" names the image on the indented lines below it.
+            details = [x.strip() for x in itertools.takewhile(lambda x: x.startswith((" ", "\t")), lines[i + 1:])]
+            warnings.append(" ".join([line.strip(), *details]))
+    if warnings:
+        raise TiltfileCheckError(f"Tilt warned: {warnings}; fix the docker_build ref or resource_deps name")
 
 
-def check_images(rec: Recording) -> None:
-    """Every image of ours in the overlay is built by docker_build with a live_update that syncs; none is unused."""
-    used = _images(rec)
-    ours = {image for image in used if image.startswith(IMAGE_PREFIX)}
-    missing = sorted(ours - set(rec.docker_builds))
+def check_images(result: TiltResult) -> None:
+    """Every image of ours the YAML deploys is built, and each build syncs code (no rebuild per change)."""
+    deployed = {image for w in result.workloads().values() for image in container_images(w)}
+    missing = sorted(i for i in deployed if i.startswith(IMAGE_PREFIX) and i not in result.images())
     if missing:
         raise TiltfileCheckError(f"images {missing} are deployed by the overlay but have no docker_build()")
-    unused = sorted(set(rec.docker_builds) - set(used))
-    if unused:
-        raise TiltfileCheckError(f"docker_build refs {unused} match no container image in the deployed YAML")
-    for build in rec.docker_builds.values():
-        if not any(step.kind == "sync" for step in build.live_update):
-            raise TiltfileCheckError(f"docker_build({build.ref!r}) has no live_update sync: every change rebuilds")
+    for target in result.images().values():
+        if target.ref in NOT_LIVE_UPDATED:
+            continue
+        if target.live_update is None or not target.live_update.syncs:
+            raise TiltfileCheckError(f"docker_build({target.ref!r}) has no live_update sync: every change rebuilds")
 
 
-def _in_only(build: DockerBuild, path: Path) -> bool:
-    return not build.only or any(_inside(path, Path(p)) for p in build.only)
-
-
-def check_live_update_paths(rec: Recording) -> None:
-    """Sync sources exist inside the context and only=; destinations follow the container layout; deps rebuild."""
-    for build in rec.docker_builds.values():
-        context = Path(build.context)
-        fallback: set[Path] = set()
-        synced: list[Path] = []
-        for step in build.live_update:
-            if step.kind == "fall_back_on":
-                for f in step.files:
-                    path = Path(rec.root, f).absolute()
-                    if not path.exists() or not _inside(path, context) or not _in_only(build, path):
-                        raise TiltfileCheckError(f"docker_build({build.ref!r}): fall_back_on path {f!r} must exist "
-                                                 f"inside the build context and only=")
-                    fallback.add(path)
-            elif step.kind == "sync":
-                source = Path(rec.root, step.local_path).absolute()
-                where = f"docker_build({build.ref!r}): sync({step.local_path!r}, {step.remote_path!r})"
-                if not source.exists():
-                    raise TiltfileCheckError(f"{where}: {step.local_path!r} does not exist (typo, or moved?)")
-                if not _inside(source, context):
-                    raise TiltfileCheckError(f"{where}: source lies outside the build context {build.context}")
-                if not _in_only(build, source):
-                    raise TiltfileCheckError(f"{where}: source lies outside only={[_rel(rec, p) for p in build.only]}"
-                                             " (Tilt would never see its changes)")
-                relative = _rel(rec, source)
-                if _dockerignored(context, source):
-                    raise TiltfileCheckError(f"{where}: {context.name}/.dockerignore excludes the source, so Tilt "
-                                             "never syncs it; re-include it there (`!path`)")
-                allowed = {f"{APP_ROOT}/{relative}", NGINX_DESTINATIONS.get(relative)}
-                if step.remote_path not in allowed:
-                    raise TiltfileCheckError(f"{where}: destination must be {sorted(a for a in allowed if a)} "
-                                             "(the images' container layout)")
-                synced.append(source)
-            elif step.kind == "run":
-                for t in step.trigger:
-                    path = Path(rec.root, t).absolute()
-                    if not any(_inside(path, s) for s in synced):
-                        raise TiltfileCheckError(f"docker_build({build.ref!r}): run trigger {t!r} is not synced")
-        for only in build.only:
-            for name in DEPENDENCY_FILES:
-                for dep in Path(only).rglob(name) if Path(only).is_dir() else []:
-                    if dep.absolute() not in fallback:
-                        raise TiltfileCheckError(f"docker_build({build.ref!r}): {_rel(rec, dep)} is in only= but not "
-                                                 "in fall_back_on: a dependency change must rebuild the image")
-
-
-def _dockerignored(context: Path, path: Path) -> bool:
-    """Whether the context's .dockerignore excludes path: Tilt neither builds nor syncs such files."""
-    ignore_file = context / ".dockerignore"
-    if not ignore_file.is_file():
-        return False
+def _excluded_by(ignores: list[IgnoreDef], path: Path) -> IgnoreDef | None:
+    """The first context filter (other than only=) that leaves path out of the build context."""
     try:
         from docker.utils.build import PatternMatcher  # docker's own dockerignore semantics (`!` exceptions, **)
     except ImportError:
         raise TiltfileCheckError("docker SDK missing: `.venv/bin/pip install docker` (root test extra)") from None
 
-    lines = ignore_file.read_text(encoding="utf-8").splitlines()
-    patterns = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
-    return PatternMatcher(patterns).matches(path.relative_to(context).as_posix())
+    for ignore in ignores:
+        if ignore.is_only or not _inside(path, ignore.base_path):
+            continue
+        relative = path.relative_to(ignore.base_path).as_posix()
+        if not ignore.patterns or PatternMatcher(ignore.patterns).matches(relative):
+            return ignore
+    return None
+
+
+def _in_only(target: ImageTarget, path: Path) -> bool:
+    return not target.only or any(_inside(path, _join(target.context, p)) for p in target.only)
+
+
+def _check_sync_source(result: TiltResult, target: ImageTarget, source: Path, where: str) -> None:
+    if not source.exists():
+        raise TiltfileCheckError(f"{where}: {_rel(source, result.root)} does not exist (typo, or moved?)")
+    if not _inside(source, target.context):
+        raise TiltfileCheckError(f"{where}: source lies outside the build context {target.context}")
+    if not _in_only(target, source):
+        raise TiltfileCheckError(f"{where}: source lies outside only={target.only} (Tilt would never see its changes)")
+    ignore = _excluded_by(target.ignores, source)
+    if ignore is not None:
+        what = f"{ignore.base_path.name}/.dockerignore" if ignore.is_dockerignore else f"the filter {ignore.patterns}"
+        raise TiltfileCheckError(f"{where}: {what} excludes the source, so Tilt never syncs it; re-include it "
+                                 "(`!path` in .dockerignore, or drop it from ignore=)")
+
+
+def check_live_update_paths(result: TiltResult) -> None:
+    """Sync sources exist in the context and only=; destinations follow the container layout; deps rebuild."""
+    for target in result.images().values():
+        lu = target.live_update
+        if lu is None:
+            continue
+        fallback = {_join(lu.base_path, f) for f in lu.stop_paths}
+        for path in sorted(fallback):
+            if not path.exists() or not _inside(path, target.context) or not _in_only(target, path):
+                raise TiltfileCheckError(f"docker_build({target.ref!r}): fall_back_on path "
+                                         f"{_rel(path, lu.base_path)} must exist inside the build context "
+                                         "and only=")
+        synced: list[Path] = []
+        for sync in lu.syncs:
+            where = f"docker_build({target.ref!r}): sync({sync.local_path!r}, {sync.container_path!r})"
+            source = _join(lu.base_path, sync.local_path)
+            _check_sync_source(result, target, source, where)
+            relative = Path(_rel(source, result.root)).as_posix()
+            allowed = {f"{APP_ROOT}/{relative}", NGINX_DESTINATIONS.get(relative)} - {None}
+            if sync.container_path not in allowed:
+                raise TiltfileCheckError(f"{where}: destination must be {sorted(allowed)} (the images' container "
+                                         "layout)")
+            synced.append(source)
+        for run in lu.execs:
+            for trigger in run.trigger_paths:
+                if not any(_inside(_join(lu.base_path, trigger), s) for s in synced):
+                    raise TiltfileCheckError(f"docker_build({target.ref!r}): run trigger {trigger!r} is not synced")
+        for only in target.only:
+            folder = _join(target.context, only)
+            for dep in sorted(d for name in DEPENDENCY_FILES for d in folder.rglob(name)) if folder.is_dir() else []:
+                if dep not in fallback:
+                    raise TiltfileCheckError(f"docker_build({target.ref!r}): {_rel(dep, result.root)} is in "
+                                             "only= but not in fall_back_on: a dependency change must rebuild")
 
 
 def dockerfile_sources(text: str) -> list[str]:
@@ -170,40 +218,33 @@ def dockerfile_stages(text: str) -> list[str]:
     return [m.lower() for m in re.findall(r"(?im)^\s*FROM\s+\S+(?:\s+AS\s+(\S+))?", text) if m]
 
 
-def check_dockerfiles(rec: Recording) -> None:
-    """The Dockerfile exists, has the target stage, and every COPY source is sent in the narrowed context."""
-    for build in rec.docker_builds.values():
-        dockerfile = Path(build.dockerfile)
-        if not dockerfile.is_file():
-            raise TiltfileCheckError(f"docker_build({build.ref!r}): {_rel(rec, dockerfile)} does not exist")
-        text = dockerfile.read_text(encoding="utf-8")
-        if build.target and build.target.lower() not in dockerfile_stages(text):
-            raise TiltfileCheckError(f"docker_build({build.ref!r}): {_rel(rec, dockerfile)} has no stage "
-                                     f"`AS {build.target}` (stages: {dockerfile_stages(text)})")
-        for source in dockerfile_sources(text):
-            fixed = re.split(r"[*?\[]", source, maxsplit=1)[0].rstrip("/") or "."
-            path = Path(build.context, fixed).absolute()
-            overlaps = any(_inside(path, Path(p)) or _inside(Path(p), path) for p in build.only)
-            if build.only and not overlaps:
-                raise TiltfileCheckError(f"docker_build({build.ref!r}): {_rel(rec, dockerfile)} copies {source!r}, "
-                                         f"which only={[_rel(rec, p) for p in build.only]} leaves out of the context")
+def check_dockerfiles(result: TiltResult) -> None:
+    """The Dockerfile Tilt read has the target stage, and every COPY source is sent in the narrowed context."""
+    for target in result.images().values():
+        stages = dockerfile_stages(target.dockerfile)
+        if target.target and target.target.lower() not in stages:
+            raise TiltfileCheckError(f"docker_build({target.ref!r}): the Dockerfile has no stage "
+                                     f"`AS {target.target}` (stages: {stages})")
+        for source in dockerfile_sources(target.dockerfile):
+            fixed = Path(re.split(r"[*?\[]", source, maxsplit=1)[0].rstrip("/") or ".")
+            overlaps = any(_inside(fixed, Path(p)) or _inside(Path(p), fixed) for p in target.only)
+            if target.only and not overlaps:
+                raise TiltfileCheckError(f"docker_build({target.ref!r}): the Dockerfile copies {source!r}, which "
+                                         f"only={target.only} leaves out of the context")
 
 
-def check_resources(rec: Recording) -> None:
-    """One k8s_resource per workload of the deployed YAML, each naming a workload that exists."""
-    workloads = rec.workloads()
-    k8s = {r.name: r for r in rec.resources.values() if r.kind == "k8s"}
-    unknown = sorted(name for name, r in k8s.items() if (r.cmd.removeprefix("workload:") or name) not in workloads)
-    if unknown:
-        raise TiltfileCheckError(f"k8s_resource names {unknown}, which are not workloads of the deployed YAML "
-                                 f"(workloads: {sorted(workloads)})")
-    unconfigured = sorted(set(workloads) - {r.cmd.removeprefix("workload:") or n for n, r in k8s.items()})
-    if unconfigured:
-        raise TiltfileCheckError(f"workloads {unconfigured} have no k8s_resource (labels, deps)")
+def check_resources(result: TiltResult) -> None:
+    """Each workload is a resource of its own (its logs, status and deps apart from the others')."""
+    for manifest in result.manifests.values():
+        workloads = [o["metadata"]["name"] for o in manifest.objects() if o.get("kind") in WORKLOAD_KINDS]
+        if len(workloads) > 1:
+            raise TiltfileCheckError(f"resource {manifest.name!r} deploys workloads {workloads}: one resource per "
+                                     "workload (k8s_resource(objects=...) only for non-workload objects)")
 
 
-def check_deps(rec: Recording) -> None:
-    graph = {name: set(r.resource_deps) for name, r in rec.resources.items()}
+def check_deps(result: TiltResult) -> None:
+    """resource_deps name resources and form no cycle (the closure of a subset assumes both)."""
+    graph = {name: set(m.deps) for name, m in result.manifests.items()}
     for name, deps in graph.items():
         unknown = sorted(deps - set(graph))
         if unknown:
@@ -214,64 +255,71 @@ def check_deps(rec: Recording) -> None:
         raise TiltfileCheckError(f"resource_deps form a cycle: {' -> '.join(exc.args[1])}") from None
 
 
-def check_labels(rec: Recording) -> None:
-    for r in rec.resources.values():
-        if not r.labels:
-            raise TiltfileCheckError(f"resource {r.name!r} has no label (the UI groups by label; `tilt up -- LABEL`)")
-        bad = [label for label in r.labels if not LABEL_RE.match(label)]
-        if bad:
-            raise TiltfileCheckError(f"resource {r.name!r} has invalid labels {bad} (Tilt's label syntax)")
-
-
-def dependency_closure(rec: Recording, names: set[str]) -> set[str]:
-    closed, todo = set(), list(names)
+def dependency_closure(result: TiltResult, names: set[str]) -> set[str]:
+    """names and every resource they (transitively) start after."""
+    closed: set[str] = set()
+    todo = list(names)
     while todo:
         name = todo.pop()
         if name not in closed:
             closed.add(name)
-            todo += rec.resources[name].resource_deps if name in rec.resources else []
+            todo += result.manifests[name].deps if name in result.manifests else []
     return closed
 
 
-def check_enabled(rec: Recording) -> None:
-    """config.set_enabled_resources names real resources and includes what they start after."""
-    if rec.enabled_resources is None:
-        return
-    enabled = set(rec.enabled_resources)
-    unknown = sorted(enabled - set(rec.resources))
-    if unknown:
-        raise TiltfileCheckError(f"set_enabled_resources names unknown resources {unknown}")
-    missing = sorted(dependency_closure(rec, enabled) - enabled)
-    if missing:
-        raise TiltfileCheckError(f"enabled resources depend on disabled {missing}: they would wait forever")
+def check_labels(result: TiltResult) -> None:
+    """Every resource has a label (the UI groups by it; `tilt up -- LABEL` selects by it), in Tilt's syntax.
+
+    Objects no resource claims land in Tilt's "uncategorized" resource, which has no label: this catches it too.
+    """
+    for manifest in result.manifests.values():
+        if not manifest.labels:
+            raise TiltfileCheckError(f"resource {manifest.name!r} has no label (the UI groups by label; "
+                                     "`tilt up -- LABEL`)")
+        bad = [label for label in manifest.labels if not LABEL_RE.match(label)]
+        if bad:
+            raise TiltfileCheckError(f"resource {manifest.name!r} has invalid labels {bad} (Tilt's label syntax)")
 
 
-def invoke_tasks(tasks_py: Path) -> set[str]:
-    """Names of the @task functions in tasks.py, as invoke spells them on the command line."""
+def invoke_tasks(tasks_py: Path) -> dict[str, set[str]]:
+    """The @task functions in tasks.py and their options, as invoke spells them on the command line."""
     tree = ast.parse(tasks_py.read_text(encoding="utf-8"))
-    names = set()
+    tasks: dict[str, set[str]] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef):
             for dec in node.decorator_list:
                 target = dec.func if isinstance(dec, ast.Call) else dec
                 if isinstance(target, ast.Name) and target.id == "task":
-                    names.add(node.name.replace("_", "-"))
-    return names
+                    params = [a.arg for a in node.args.args[1:] + node.args.kwonlyargs]  # [0] is the Context
+                    tasks[node.name.replace("_", "-")] = {"--" + p.replace("_", "-") for p in params}
+    return tasks
 
 
-def check_buttons(rec: Recording) -> None:
-    """Local test resources are manual buttons whose `./inv TASK` exists in tasks.py."""
-    tasks = invoke_tasks(rec.root / "tasks.py")
-    for r in rec.resources.values():
-        if r.kind != "local":
+def command_argv(cmd: list[str]) -> list[str]:
+    """A local_resource's command as argv: Tilt runs a string cmd as ["sh", "-c", cmd]."""
+    return shlex.split(cmd[2]) if cmd[:2] == ["sh", "-c"] and len(cmd) == 3 else cmd
+
+
+def check_buttons(result: TiltResult, tasks: dict[str, set[str]]) -> None:
+    """Test resources are manual buttons; a local resource's `./inv TASK --option` exists in tasks.py."""
+    for manifest in result.manifests.values():
+        if not manifest.is_local:
             continue
-        if r.auto_init or r.trigger_mode != "manual":
-            raise TiltfileCheckError(f"local_resource {r.name!r} must be a button: auto_init=False, "
+        if BUTTON_LABEL in manifest.labels and manifest.trigger_mode != TRIGGER_MODE_MANUAL:
+            raise TiltfileCheckError(f"local_resource {manifest.name!r} must be a button: auto_init=False, "
                                      "trigger_mode=TRIGGER_MODE_MANUAL")
-        argv = shlex.split(r.cmd) if isinstance(r.cmd, str) else r.cmd
-        if argv[0] == "./inv" and argv[1] not in tasks:
-            raise TiltfileCheckError(f"local_resource {r.name!r} runs `./inv {argv[1]}`, which tasks.py does not "
-                                     f"define (tasks: {sorted(tasks)})")
+        argv = command_argv(manifest.cmd or [])
+        if argv[:1] != ["./inv"]:
+            continue
+        task = argv[1] if len(argv) > 1 else ""
+        if task not in tasks:
+            raise TiltfileCheckError(f"local_resource {manifest.name!r} runs `{shlex.join(argv)}`, but tasks.py "
+                                     f"has no such task (tasks: {sorted(tasks)})")
+        unknown = [arg.split("=", 1)[0] for arg in argv[2:] if arg.startswith("--")
+                   and arg.split("=", 1)[0] not in tasks[task]]
+        if unknown:
+            raise TiltfileCheckError(f"local_resource {manifest.name!r} runs `{shlex.join(argv)}`, but task {task!r} "
+                                     f"has no options {unknown} (options: {sorted(tasks[task])})")
 
 
 def dockerfile_command(text: str, target: str) -> list[str]:
@@ -291,18 +339,21 @@ def dockerfile_command(text: str, target: str) -> list[str]:
     return stages.get(target, ("", []))[1]
 
 
-def check_process_reload(rec: Recording) -> None:
+def check_process_reload(result: TiltResult) -> None:
     """Each workload whose code is synced picks the change up: gunicorn --reload, or wrapped in watchmedo."""
-    for name, obj in rec.workloads().items():
-        if name in RELOAD_EXEMPT:
-            continue
+    images = result.images()
+    for name, obj in result.workloads().items():
         container = obj["spec"]["template"]["spec"]["containers"][0]
-        build = rec.docker_builds.get(container["image"].rsplit(":", 1)[0])
-        synced = [s.remote_path for s in build.live_update if s.kind == "sync"] if build else []
-        if not any(path.startswith(f"{APP_ROOT}/") for path in synced):
+        target = images.get(container["image"].rsplit(":", 1)[0])
+        if name in RELOAD_EXEMPT or target is None or target.live_update is None:
             continue
-        image_cmd = dockerfile_command(Path(build.dockerfile).read_text(encoding="utf-8"), build.target)
-        argv = [*container.get("command", image_cmd), *container.get("args", [])]
+        synced = [s.container_path for s in target.live_update.syncs if s.container_path.startswith(f"{APP_ROOT}/")]
+        if not synced:
+            continue
+        # Kubernetes: command replaces the image's ENTRYPOINT (and drops its CMD); args replace the CMD.
+        argv = container.get("command", []) + container.get("args", [])
+        if not argv:
+            argv = dockerfile_command(target.dockerfile, target.target)
         if "--reload" in argv:
             continue
         if argv[:2] != ["watchmedo", "auto-restart"] or "--directory" not in argv:
@@ -310,15 +361,19 @@ def check_process_reload(rec: Recording) -> None:
                                      "or wrap it as `watchmedo auto-restart --directory DIR --recursive -- ...` "
                                      "(the dev overlay or the dev target's CMD)")
         watched = Path(argv[argv.index("--directory") + 1])
-        if not all(_inside(Path(s), watched) for s in synced if s.startswith(f"{APP_ROOT}/")):
+        if not all(_inside(Path(s), watched) for s in synced):
             raise TiltfileCheckError(f"{name} watches {watched}, but live_update syncs to {synced}")
 
 
-ALL_CHECKS = (check_contexts, check_images, check_live_update_paths, check_dockerfiles, check_resources,
-              check_deps, check_labels, check_enabled, check_buttons, check_process_reload)
-
-
-def check_all(rec: Recording, text: str) -> None:
-    check_source(text)
-    for check in ALL_CHECKS:
-        check(rec)
+def check_all(result: TiltResult, local: LocalContexts) -> None:
+    """Everything the layer asserts about an evaluated Tiltfile, beyond what Tilt checked itself."""
+    check_context(result, local)
+    check_images(result)
+    check_warnings(result)
+    check_live_update_paths(result)
+    check_dockerfiles(result)
+    check_resources(result)
+    check_deps(result)
+    check_labels(result)
+    check_buttons(result, invoke_tasks(result.root / "tasks.py"))
+    check_process_reload(result)
