@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -78,7 +79,14 @@ def test_mirror_comes_from_this_machines_apt_sources() -> None:
     mirror = base_image.debian_mirror()
     uris = [uri for uri, suites, _ in base_image.apt_entries() if "bookworm" in suites]
     assert mirror == uris[0]
-    assert "deb.debian.org" not in Path(base_image.__file__).read_text(), "mirror host hard-coded in git"
+
+
+def test_no_package_mirror_host_is_written_in_the_repo() -> None:
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    hosts = tuple(f"{name}.debian.org" for name in ("deb", "security", "ftp"))  # spelled apart: not a hit here
+    found = [path for path in tracked.splitlines() if (REPO / path).is_file() and (REPO / path).suffix != ".png"
+             and any(host in (REPO / path).read_text(errors="ignore") for host in hosts)]
+    assert found == [], f"a Debian mirror host is written in {found}: read it from apt's sources instead"
 
 
 def test_missing_apt_source_names_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,7 +28,7 @@ DEB_SRC_FILE = Path("/etc/apt/sources.list.d/nta-debian-src.sources")
 DEB_SRC_ENTRY = """\
 # Added by nta_dev.cluster.build: source packages, to build Kubernetes from bookworm's `kubernetes` package.
 Types: deb-src
-URIs: http://deb.debian.org/debian
+URIs: {mirror}
 Suites: bookworm
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
@@ -65,7 +65,9 @@ def _ensure_deb_src() -> None:
         return
     require_root(f"enable Debian source packages ({DEB_SRC_FILE})")
     log.info("enabling deb-src in %s", DEB_SRC_FILE)
-    DEB_SRC_FILE.write_text(DEB_SRC_ENTRY)
+    from ..base_image import debian_mirror  # the mirror this machine's apt already uses, never a host in git
+
+    DEB_SRC_FILE.write_text(DEB_SRC_ENTRY.format(mirror=os.environ.get("NTA_DEBIAN_MIRROR") or debian_mirror()))
     run(["apt-get", *APT_LOCK_WAIT, "update"])
 
 
