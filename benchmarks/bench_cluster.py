@@ -1,13 +1,13 @@
 """Local Kubernetes 1.20 cluster benchmark: binary build (cold / cached), start -> node Ready, apply -> all Ready,
-the e2e suite through the NodePort, live update into the pods.
+the e2e suite through the NodePort, real `tilt ci` (build, push to the cluster's registry, deploy, healthy).
 
 Numbers only: this never passes or fails. Needs root and a Docker engine. Run:
-`python benchmarks/bench_cluster.py [--cold] [--apply] [--reload N] [--keep]`.
+`python benchmarks/bench_cluster.py [--cold] [--apply] [--tilt] [--keep]`.
 - `--cold` also builds the binaries from scratch into a temporary cache (about 7 minutes on 2 cores);
 - `--apply` runs `./inv apply --overlay cluster-local` (images nta-*:dev and nta-mongo-standin:dev must exist)
   and times until every pod is Ready and http://localhost:31000/nta/healthz answers through the NodePort; then
-  `./inv seed` and times `./inv test-e2e --url http://localhost:31000`; `--reload N` then prints the "cluster"
-  live-update rows (p50/p90 of N changes per service, nta_dev.cluster.livesync);
+  `./inv seed` and times `./inv test-e2e --url http://localhost:31000`;
+- `--tilt` times `tilt ci` from an empty namespace (live-update numbers: `bench_reload.py --level tilt`);
 - a cluster already running is stopped first and, unless `--keep`, stopped again at the end.
 Times are wall-clock seconds.
 """
@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from nta_dev.cluster import CONTEXT, build_binaries, down, running_pids, up
-from nta_dev.cluster.livesync import bench_cluster_reload
 from nta_dev.cluster.tasks import run_task
 
 T = TypeVar("T")
@@ -96,8 +95,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cold", action="store_true", help="also time a build from scratch (~7 min)")
     parser.add_argument("--apply", action="store_true", help="also deploy the stack and wait for all Ready")
-    parser.add_argument("--reload", type=int, default=0, metavar="N",
-                        help="with --apply: N live updates per service into the pods (cluster rows)")
+    parser.add_argument("--tilt", action="store_true", help="also time `tilt ci` from an empty namespace")
     parser.add_argument("--keep", action="store_true", help="leave the cluster running at the end")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -116,13 +114,19 @@ def main() -> None:
         out = timed("e2e suite (./inv test-e2e --url)", rows, task, cluster.kubeconfig, "test-e2e", "--url",
                     "http://localhost:31000")  # fmt: skip
         print(f"  {out.strip().splitlines()[-1]}")
-        if args.reload:
-            bench_cluster_reload(args.reload)
         if args.keep:
             print("stack left deployed: `./inv down --overlay cluster-local --purge` removes it")
         else:
             timed("./inv down --purge", rows, task, cluster.kubeconfig, "down", "--overlay", "cluster-local",
                   "--purge")  # fmt: skip
+    if args.tilt:
+        from nta_dev.tiltrun import CI_SUCCESS, Tilt
+
+        tilt = Tilt(cluster.kubeconfig, CONTEXT)
+        done = timed("tilt ci (build, push, deploy, healthy)", rows, tilt.ci)
+        print(f"  {CI_SUCCESS if CI_SUCCESS in done.stdout else 'tilt ci FAILED: ' + done.stdout[-2000:]}")
+        if not args.keep:
+            timed("tilt down", rows, tilt.down)
     if not args.keep:
         timed("cluster stop", rows, down)
 

@@ -7,10 +7,11 @@ Levels:
   containers  the dev images on one Docker network; the file arrives as a tar stream through `docker exec`
               followed by the run step, as Tilt's live_update delivers it (nta_dev.livesync); the dev images are
               built from this checkout first (cached when current).
-  cluster     the stack deployed on the local Kubernetes 1.20 (`./inv cluster-local`, `./inv apply --overlay
-              cluster-local`); a tar stream through `kubectl exec` into the pods (nta_dev.cluster.livesync).
+  tilt        the real `tilt up` on the local cluster (`./inv cluster-local` first): the file is saved in this
+              checkout and Tilt's live_update syncs it into the pods; probes go through NodePort 31000 (and a
+              port-forward to the scheduler). Started here and stopped after (the stack stays deployed).
               `--level all` includes it only when that cluster is running.
-Targets (issue 6): p50 <= 1.5 s for Django, Flask and nginx; <= 3 s for a worker restart.
+Targets: p50 <= 1.5 s for Django, Flask and nginx; <= 3 s for a worker restart.
 """
 
 from __future__ import annotations
@@ -28,7 +29,17 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "dev")]
 
 from nta_dev.localstack import BackgroundStack, StackConfig, free_port_offset  # noqa: E402
-from nta_dev.reload import EDITS, Deliver, Probe, dask_probe, http_probe, local_deliver, measure, percentiles  # noqa: E402
+from nta_dev.reload import (  # noqa: E402
+    EDITS,
+    HTTP_SERVICES,
+    Deliver,
+    Probe,
+    dask_probe,
+    http_probe,
+    local_deliver,
+    measure,
+    percentiles,
+)
 
 # A restarted process needs a moment to watch its files again; nobody saves twice within a second.
 SETTLE_S = 1.0
@@ -48,24 +59,28 @@ def bench_local(repeat: int) -> None:
 
 def run_level(level: str, repeat: int, base_url: str, scheduler: str, deliver: Deliver,
               read: Callable[[str], str]) -> None:  # fmt: skip
-    """Measure every EDITS entry `repeat` times through `deliver`, print p50/p90, put the original back."""
     probe_worker, close = dask_probe(scheduler)
-    probes: dict[str, Probe] = {s: http_probe(base_url, s) for s in ("django", "flask", "nginx")}
-    probes["worker"] = probe_worker
     try:
-        for service, probe in probes.items():
-            edit = EDITS[service]
-            original = read(edit.path)
-            times = []
-            try:
-                for _ in range(repeat):
-                    times.append(measure(edit, original, deliver, probe))
-                    time.sleep(SETTLE_S)
-            finally:
-                deliver(edit.path, original.encode())
-            print(f"{level:<11} {service:<7} {percentiles(times)}", flush=True)
+        measure_all(level, repeat, {**{s: http_probe(base_url, s) for s in HTTP_SERVICES}, "worker": probe_worker},
+                    deliver, read)
     finally:
         close()
+
+
+def measure_all(level: str, repeat: int, probes: dict[str, Probe], deliver: Deliver,
+                read: Callable[[str], str]) -> None:  # fmt: skip
+    """Measure every EDITS entry `repeat` times through `deliver`, print p50/p90, put the original back."""
+    for service, probe in probes.items():
+        edit = EDITS[service]
+        original = read(edit.path)
+        times = []
+        try:
+            for _ in range(repeat):
+                times.append(measure(edit, original, deliver, probe))
+                time.sleep(SETTLE_S)
+        finally:
+            deliver(edit.path, original.encode())
+        print(f"{level:<11} {service:<7} {percentiles(times)}", flush=True)
 
 
 def bench_containers(repeat: int) -> None:
@@ -81,9 +96,25 @@ def bench_containers(repeat: int) -> None:
                   container_deliver(stack.containers.values()), lambda path: (REPO / path).read_text())  # fmt: skip
 
 
+def bench_tilt(repeat: int) -> None:
+    """Real `tilt up` on the running local cluster; every edit is saved in this checkout, Tilt syncs it."""
+    from nta_dev.cluster import CONTEXT, kubeconfig_path
+    from nta_dev.cluster.probes import stack_probes
+    from nta_dev.tiltrun import Tilt
+
+    with tempfile.TemporaryDirectory() as tmp:
+        session = Tilt(kubeconfig_path(), CONTEXT).up(Path(tmp) / "tilt.log")
+        try:
+            print(f"tilt        (up, all resources healthy after {session.wait_healthy():.0f} s)", flush=True)
+            with stack_probes(kubeconfig_path(), CONTEXT) as probes:
+                measure_all("tilt", repeat, probes, local_deliver(REPO), lambda path: (REPO / path).read_text())
+        finally:
+            session.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--level", choices=["local", "containers", "cluster", "all"], default="all")
+    parser.add_argument("--level", choices=["local", "containers", "tilt", "all"], default="all")
     parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args()
     warnings.filterwarnings("ignore", "Mismatched versions found")  # containers: host vs image Python patch level
@@ -92,10 +123,8 @@ def main() -> None:
         bench_local(args.repeat)
     if args.level in ("containers", "all"):
         bench_containers(args.repeat)
-    if args.level == "cluster" or (args.level == "all" and _cluster_running()):
-        from nta_dev.cluster.livesync import bench_cluster_reload
-
-        bench_cluster_reload(args.repeat)
+    if args.level == "tilt" or (args.level == "all" and _cluster_running()):
+        bench_tilt(args.repeat)
 
 
 def _cluster_running() -> bool:

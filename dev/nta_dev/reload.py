@@ -48,8 +48,14 @@ EDITS = {
     "nginx": Edit("nginx", "services/nginx/nginx.conf.template", 'return 200 "ok\\n";', 'return 200 "ok {token}\\n";'),
     "worker": Edit("worker", "services/pipeline/src/nta_pipeline/params.py", 'VERSION = "0.3.6"',
                    'VERSION = "0.3.6+{token}"'),
+    # A static file: nginx serves Django's collected static files itself (synced into its container).
+    "static": Edit("static", "services/django/src/nta_web/static/nta_web/nta.css",
+                   "/* NTA WebApp: one small stylesheet, no framework. */",
+                   "/* NTA WebApp: one small stylesheet, no framework. {token} */"),
 }  # fmt: skip
-HEALTH_PATHS = {"django": "/nta/healthz", "flask": "/nta/rest/healthz", "nginx": "/healthz"}
+HTTP_SERVICES = ("django", "flask", "nginx", "static")
+HEALTH_PATHS = {"django": "/nta/healthz", "flask": "/nta/rest/healthz", "nginx": "/healthz",
+                "static": "/nta/static/nta_web/nta.css"}
 
 
 def http_probe(base_url: str, service: str) -> Probe:

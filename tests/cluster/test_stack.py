@@ -1,8 +1,8 @@
 """The stack on the local 1.20 cluster, driven by the real tasks, in the order a developer works:
 
 `./inv apply --overlay cluster-local` (order checked on the API server) -> status / logs / url / seed -> the e2e
-suite through NodePort 31000 (`./inv test-e2e --url`) -> live update into the pods as Tilt does it -> a worker pod
-deleted mid-job. The tests share one deployment and run in file order; each puts back what it changed.
+suite through NodePort 31000 (`./inv test-e2e --url`) -> a worker pod deleted mid-job. (Live update into the pods
+is real Tilt's: test_tilt.py.) The tests share one deployment and run in file order; each puts back what it changed.
 
 The images (nta-*:dev, nta-mongo-standin:dev) are built first, as Tilt would (layer cache: seconds when nothing
 changed). A deployment already in namespace nta is replaced: the order can only be checked on fresh objects.
@@ -14,30 +14,24 @@ import csv
 import json
 import re
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
 from nta_dev.cluster import Cluster
-from nta_dev.cluster.livesync import PodSync, measure_cluster, probes
 from nta_dev.images import IMAGES as STACK_IMAGES
 from nta_dev.images import MONGO_STANDIN, build_many
-from nta_dev.reload import EDITS
 from tests.e2e.client import StackClient
 from tests.e2e.data import enlarged_pos, shipped
 
 from .conftest import REPO_ROOT, Kubectl, run_inv
+from .helpers import NAMESPACE, NODE_PORT, get, items, ready, timestamp, wait_all_ready
 
-NAMESPACE = "nta"
 OVERLAY = "cluster-local"
 IMAGES = ("nta-nginx:dev", "nta-django:dev", "nta-flask:dev", "nta-dask:dev", "nta-mongo-standin:dev")
-NODE_PORT = "http://127.0.0.1:31000"
 # The documented order (ARCHITECTURE.md, "Kubernetes"), the namespace first; kinds the overlay lacks are skipped.
 DOCUMENTED_ORDER = ("Namespace", "ConfigMap", "Secret", "PersistentVolume", "PersistentVolumeClaim", "Service",
                     "StatefulSet", "Deployment", "HorizontalPodAutoscaler")  # fmt: skip
@@ -52,38 +46,6 @@ class Deployment:
     kubeconfig: Path
     started: float  # wall clock when `./inv apply` began
     ready_seconds: float  # from the task's start until every pod was Ready
-
-
-def get(url: str) -> tuple[int, str]:
-    with urllib.request.urlopen(url, timeout=10) as resp:
-        return resp.status, resp.read().decode()
-
-
-def items(kubectl: Kubectl, *what: str) -> list[dict[str, Any]]:
-    return json.loads(kubectl("-n", NAMESPACE, "get", *what, "-o", "json").stdout)["items"]
-
-
-def timestamp(value: str) -> float:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-
-
-def ready(pod: dict[str, Any]) -> bool:
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", []))
-
-
-def wait_all_ready(kubectl: Kubectl, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while not ((pods := items(kubectl, "pods")) and all(ready(p) for p in pods)):
-        if time.monotonic() > deadline:
-            described = kubectl("-n", NAMESPACE, "get", "pods,events", check=False).stdout
-            pytest.fail(f"pods not Ready within {timeout:g} s:\n{described}", pytrace=False)
-        time.sleep(0.5)
-
-
-def pod_states(kubectl: Kubectl) -> dict[str, int]:
-    """{pod name: restarts of its containers} of the pods not being deleted."""
-    return {p["metadata"]["name"]: sum(s.get("restartCount", 0) for s in p["status"].get("containerStatuses", []))
-            for p in items(kubectl, "pods") if not p["metadata"].get("deletionTimestamp")}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -223,39 +185,6 @@ def test_the_e2e_suite_passes_through_the_node_port(deployed: Deployment) -> Non
     # Only the two tests that play with the local stack's own processes and database skip: the worker kill (this
     # layer deletes a pod instead) and the abandoned job (tests/runner/test_reaper.py covers the reaper).
     assert int(summary.group(2) or 0) <= 2
-
-
-@pytest.fixture(scope="module")
-def sync(deployed: Deployment) -> PodSync:
-    return PodSync(deployed.kubeconfig)
-
-
-@pytest.fixture(scope="module")
-def service_probes(sync: PodSync) -> Iterator[dict]:
-    with probes(sync, NODE_PORT) as found:
-        yield found
-
-
-@pytest.mark.parametrize("service", ["django", "flask", "worker", "nginx"])
-def test_live_update_into_the_pods_is_served_without_a_restart(kubectl: Kubectl, sync: PodSync,
-                                                               service_probes: dict, service: str) -> None:  # fmt: skip
-    before = pod_states(kubectl)
-    probe = service_probes[service]
-    assert probe(""), f"{service} does not answer before the change"
-    seconds = measure_cluster(sync, service, probe, repeat=1)  # the original file is delivered back afterwards
-    print(f"\ncluster live update {service}: served after {seconds[0]:.2f} s")
-    assert pod_states(kubectl) == before  # same pods, no container restarted
-
-
-def test_the_live_updated_files_are_back_to_the_repo_version(kubectl: Kubectl, sync: PodSync) -> None:
-    rules = sync.rules
-    for target in sync.containers():
-        for service in ("django", "flask", "worker", "nginx"):
-            path = EDITS[service].path
-            if target.image in rules and rules[target.image].concerns(path):
-                inside = kubectl("-n", NAMESPACE, "exec", target.pod, "-c", target.container, "--", "cat",
-                                 rules[target.image].container_path(path)).stdout  # fmt: skip
-                assert inside == (REPO_ROOT / path).read_text(), (target.pod, path)
 
 
 def test_a_worker_pod_deleted_mid_job_retries_and_a_worker_takes_new_jobs(kubectl: Kubectl,

@@ -12,7 +12,7 @@ from nta_dev.reload import EDITS, dask_probe, http_probe, local_deliver, measure
 BOUND_S = 30.0
 
 
-@pytest.mark.parametrize("service", ["django", "flask", "nginx"])
+@pytest.mark.parametrize("service", ["django", "flask", "nginx", "static"])
 def test_a_saved_file_is_served_without_a_new_master(local_stack, service: str) -> None:
     edit = EDITS[service]
     original = (local_stack.root / edit.path).read_text()  # a scratch copy: each test edits its own file

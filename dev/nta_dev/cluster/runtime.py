@@ -1,4 +1,5 @@
-"""Start and stop the single-node cluster: etcd, control plane, kubelet on the local Docker engine, kube-proxy.
+"""Start and stop the single-node cluster: a local image registry, etcd, control plane, kubelet on the local Docker
+engine, kube-proxy.
 
 Every process runs in its own session with its log under ``<state>/logs`` and its pid under ``<state>/pids``;
 ``down()`` stops them in reverse dependency order and leaves no process, container or mount behind.
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ToolkitError
+from . import registry
 from .build import build_binaries, build_pause_image, install_packages
 from .dockerd import ensure_dockerd
 from .iptables import remove_kube_chains
@@ -35,13 +37,13 @@ SERVICE_IP = "10.96.0.1"  # the `kubernetes` Service: first address of the range
 CLUSTER_DOMAIN = "cluster.local"
 NODE_READY_TIMEOUT = 120
 # Started in this order, stopped in reverse (kubelet before the control plane, as K8S_LOCAL.md says).
-COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "agent", "kubelet",
+COMPONENTS = ("registry", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "agent", "kubelet",
               "kube-proxy")
-PORTS = {2379: "etcd", 2380: "etcd peer", 6443: "kube-apiserver", 10257: "kube-controller-manager",
-         10259: "kube-scheduler", 10250: "kubelet", 10248: "kubelet healthz", 10249: "kube-proxy metrics",
-         10256: "kube-proxy healthz"}
+PORTS = {registry.PORT: "registry", 2379: "etcd", 2380: "etcd peer", 6443: "kube-apiserver",
+         10257: "kube-controller-manager", 10259: "kube-scheduler", 10250: "kubelet", 10248: "kubelet healthz",
+         10249: "kube-proxy metrics", 10256: "kube-proxy healthz"}
 RUNTIME_PACKAGES = {"etcd": "etcd-server", "socat": "socat", "conntrack": "conntrack", "iptables": "iptables",
-                    "openssl": "openssl"}
+                    "openssl": "openssl", "docker-registry": "docker-registry"}
 
 
 @dataclass
@@ -177,6 +179,7 @@ def up(timeout: float = NODE_READY_TIMEOUT, merge_kubeconfig: bool = False, allo
     procs: dict[str, subprocess.Popen] = {}
     try:
         t = time.monotonic()
+        procs["registry"] = _start("registry", registry.command(state), logs)
         procs["etcd"] = _start("etcd", [
             shutil.which("etcd") or "etcd", "--name", "nta-local", "--data-dir", str(state / "etcd"),
             "--listen-client-urls", "http://127.0.0.1:2379", "--advertise-client-urls", "http://127.0.0.1:2379",
@@ -229,6 +232,8 @@ def up(timeout: float = NODE_READY_TIMEOUT, merge_kubeconfig: bool = False, allo
         except OSError as exc:
             if getattr(exc, "code", None) != 409:
                 raise
+        _wait(f"the image registry on {registry.HOST}", registry.answering, 30, "registry", procs)
+        registry.announce(api)
         timings["node_ready"] = time.monotonic() - t
     except BaseException:
         log.error("cluster start failed: stopping what was started (logs kept in %s)", logs)
