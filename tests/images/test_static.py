@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -93,3 +94,10 @@ def test_missing_apt_source_names_the_fix(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(base_image, "APT_SOURCES", (tmp_path,))
     with pytest.raises(base_image.BaseImageError, match="NTA_DEBIAN_MIRROR"):
         base_image.debian_mirror()
+
+
+def test_the_dask_image_alone_runs_the_scheduler_with_its_reaper() -> None:
+    # A scheduler started from the image without the manifests' command still fails jobs whose worker went silent.
+    text = re.sub(r"\\\r?\n\s*", " ", DOCKERFILES["nta-dask"].read_text())
+    commands = [json.loads(m) for m in re.findall(r"(?m)^CMD (\[.*\])\s*$", text)]
+    assert commands == [SCHEDULER_COMMAND, SCHEDULER_COMMAND]  # dev and prod
