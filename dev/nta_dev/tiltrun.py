@@ -63,8 +63,11 @@ class Tilt:
             log.write_text(proc.stdout)
         return proc
 
-    def down(self) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.argv("down"), env=self.env, capture_output=True, text=True,
+    def down(self, delete_namespaces: bool = False) -> subprocess.CompletedProcess[str]:
+        """`tilt down`: deletes what the Tiltfile deployed but the namespace (and with it MongoDB's volume claim),
+        unless ``delete_namespaces``."""
+        args = ["--delete-namespaces"] if delete_namespaces else []
+        return subprocess.run(self.argv("down", *args), env=self.env, capture_output=True, text=True,
                               stdin=subprocess.DEVNULL, timeout=300)
 
     def up(self, log: Path, *args: str) -> TiltUp:
