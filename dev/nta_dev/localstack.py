@@ -146,10 +146,12 @@ def processes(cfg: StackConfig) -> dict[str, str]:
         "mongo": f"{_venv_bin('nx-27017')} --data-dir {shlex.quote(str(cfg.state_dir / 'mongo'))} "
                  f"--port {cfg.port('mongo')} --pid-file {shlex.quote(str(cfg.state_dir / 'mongo.pid'))} "
                  f"--log-file {shlex.quote(str(cfg.state_dir / 'mongo.log'))}",
-        "flask": f"{_venv_bin('gunicorn')} --reload -b 127.0.0.1:{cfg.port('flask')} --workers 1 --threads 8 "
-                 "--no-control-socket --access-logfile - 'nta_api.app:create_app()'",
-        "django": f"{_venv_bin('gunicorn')} --reload -b 127.0.0.1:{cfg.port('django')} --workers 1 --threads 8 "
-                  "--timeout 120 --no-control-socket --access-logfile - nta_web.wsgi:application",
+        # -c python:...gunicorn_dev: the master holds the third-party imports, a reload imports only our code.
+        "flask": f"{_venv_bin('gunicorn')} --reload -c python:nta_api.gunicorn_dev -b 127.0.0.1:{cfg.port('flask')} "
+                 "--workers 1 --threads 8 --no-control-socket --access-logfile - 'nta_api.app:create_app()'",
+        "django": f"{_venv_bin('gunicorn')} --reload -c python:nta_web.gunicorn_dev "
+                  f"-b 127.0.0.1:{cfg.port('django')} --workers 1 --threads 8 --timeout 120 --no-control-socket "
+                  "--access-logfile - nta_web.wsgi:application",
         "scheduler": f"{_venv_bin('dask')} scheduler --host 127.0.0.1 --port {cfg.port('scheduler')} "
                      f"--dashboard-address 127.0.0.1:{cfg.port('dashboard')} --dashboard-prefix /nta/dask "
                      "--preload nta_pipeline.reaper",

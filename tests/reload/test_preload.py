@@ -1,0 +1,25 @@
+"""The dev servers' gunicorn masters preload third-party libraries only: a reload must still import every module of
+ours afresh, so none may be loaded in the master that forks the new worker."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+OURS = ("nta_web", "nta_api", "nta_pipeline")
+
+
+@pytest.mark.parametrize(("config", "package"), [("nta_web.gunicorn_dev", "nta_web"),
+                                                 ("nta_api.gunicorn_dev", "nta_api")])
+def test_the_master_loads_libraries_but_none_of_our_modules(config: str, package: str) -> None:
+    code = (f"import importlib, json, sys; importlib.import_module({config!r}); "
+            "print(json.dumps(sorted(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stdout)
+    ours = [m for m in loaded if m.split(".")[0] in OURS]
+    assert ours == [package, config], ours  # the package's empty __init__ and the config itself, nothing else
+    assert "pymongo" in loaded  # and the heavy libraries are really there for the worker to inherit
