@@ -45,11 +45,10 @@ class Tilt:
     context: str
     tiltfile: Path = TILTFILE
     binary: str = field(default_factory=lambda: require("tilt", "run Tilt"))
-    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "KUBECONFIG": str(self.kubeconfig), **self.extra_env}
+        return {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
 
     def argv(self, command: str, *args: str, port: int | None = None) -> list[str]:
         argv = [self.binary, command, "--context", self.context, "--file", str(self.tiltfile)]
@@ -129,10 +128,6 @@ class TiltUp:
                 raise ToolkitError(f"not healthy after {timeout:.0f} s: {bad}\n{self.tail()}")
             time.sleep(1)
         return time.monotonic() - started
-
-    def builds(self, resource: str) -> int:
-        """How many builds Tilt has recorded for ``resource`` (image builds and live updates alike)."""
-        return len(self.resources().get(resource, {}).get("buildHistory", []))
 
     def tail(self, lines: int = 40) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""

@@ -114,7 +114,7 @@ def test_the_mongo_stand_in_no_longer_logs_every_command(ci_run: CiRun, kubectl:
 @pytest.fixture(scope="module")
 def up(ci_run: CiRun, tilt: Tilt, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TiltUp]:
     if ci_run.code != 0:
-        pytest.skip("tilt ci failed (see test_tilt_ci_reaches_all_healthy)")
+        pytest.fail("tilt ci failed (see test_tilt_ci_reaches_all_healthy)", pytrace=False)
     session = tilt.up(tmp_path_factory.mktemp("tilt") / "tilt-up.log")
     try:
         print(f"\ntilt up: every resource healthy after {session.wait_healthy():.1f} s")
