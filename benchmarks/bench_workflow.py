@@ -20,8 +20,8 @@ from nta_pipeline.outputs import write_outputs
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "ms1"
 
 
-def synthetic_table(n_features: int, n_injections: int, seed: int = 1) -> bytes:
-    """MZmine-like table: a blank triplicate plus sample triplicates, ~15 % non-detects, some duplicates."""
+def synthetic_frame(n_features: int, n_injections: int, seed: int = 1) -> pd.DataFrame:
+    """MZmine-like table: a blank triplicate plus sample triplicates, ~15 % non-detects."""
     rng = np.random.default_rng(seed)
     n_groups = max(2, n_injections // 3)
     columns = [f"MB{i}" for i in range(1, 4)] + [f"S{g:02d}_{r}" for g in range(1, n_groups) for r in range(1, 4)]
@@ -32,7 +32,45 @@ def synthetic_table(n_features: int, n_injections: int, seed: int = 1) -> bytes:
     df["Mass"] = rng.uniform(100, 1000, n_features).round(5)
     df["Retention Time"] = rng.uniform(0.5, 20, n_features).round(3)
     df["m/z"] = df["Mass"] + 1.0073
-    return df.to_csv(index=False).encode()
+    return df
+
+
+def synthetic_table(n_features: int, n_injections: int, seed: int = 1) -> bytes:
+    return synthetic_frame(n_features, n_injections, seed).to_csv(index=False).encode()
+
+
+def holdout_like(folder: Path, n_features: int = 5937, n_injections: int = 57, n_tracers: int = 27) -> Inputs:
+    """Files shaped like the holdout data: an MZmine pos + neg export pair (n_features in all), run sequences
+    with sample types, and n_tracers tracers split over both modes, each planted in its mode's table."""
+    tracer_rows = []
+    paths: dict[str, Path] = {}
+    for seed, (mode, label, n, tracers) in enumerate(
+        [("pos", "Esi+", n_features // 2, (n_tracers + 1) // 2), ("neg", "Esi-", n_features - n_features // 2,
+                                                                   n_tracers // 2)], start=11):  # fmt: skip
+        df = synthetic_frame(n, n_injections, seed)
+        replicates = [c for c in df.columns if c[:2] in ("MB", "S0", "S1")]
+        rng = np.random.default_rng(seed)
+        # acquisition order interleaves blanks, QC pools and samples, as a real sequence does
+        order = list(rng.permutation(replicates))
+        drift = 1 - 0.3 * np.arange(len(order)) / len(order)  # the response drifts down along the sequence
+        for i in range(tracers):  # every 97th feature is a spiked tracer: steady abundance, a few misses
+            row = 97 * i + 5
+            level = rng.lognormal(13, 1) * drift * rng.lognormal(0, 0.1, len(order))
+            level[rng.random(len(order)) < 0.05] = np.nan
+            df.loc[row, order] = level
+            tracer_rows.append({"Chemical_Name": f"Tracer {mode} {i + 1}", "DTXSID": f"DTXSID{seed}{i:04d}",
+                                "Ionization_Mode": label, "Monoisotopic_Mass": df.at[row, "Mass"],
+                                "Retention_Time": df.at[row, "Retention Time"]})  # fmt: skip
+        df["Ionization mode"] = label
+        paths[mode] = folder / f"holdout_{mode}.csv"
+        df.to_csv(paths[mode], index=False)
+        kinds = ["Blank" if c.startswith("MB") else "QC" if c[:3] in ("S01", "S02") else "Sample" for c in order]
+        paths[f"run_sequence_{mode}"] = folder / f"holdout_run_sequence_{mode}.csv"
+        pd.DataFrame({"Sample Sequence": order, "Sample Group": kinds}).to_csv(paths[f"run_sequence_{mode}"],
+                                                                             index=False)  # fmt: skip
+    paths["tracers"] = folder / "holdout_tracers.csv"
+    pd.DataFrame(tracer_rows).to_csv(paths["tracers"], index=False)
+    return Inputs(**{k: v for k, v in paths.items()})
 
 
 def report(label: str, inputs: Inputs) -> None:
@@ -60,6 +98,8 @@ def main() -> None:
         pos=DATA / "pooled_blood_pos_MPP.csv", neg=DATA / "pooled_blood_neg_MPP.csv",
         tracers=DATA / "pooled_blood_tracers.csv", run_sequence_pos=DATA / "pooled_blood_run_sequence_pos.csv",
         run_sequence_neg=DATA / "pooled_blood_run_sequence_neg.csv"))  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        report("holdout-like MZmine pair 5,937 x 57, 27 tracers", holdout_like(Path(tmp)))
     for size in args.sizes.split(","):
         n, s = (int(x) for x in size.split("x"))
         report(f"synthetic {n} x {s}", Inputs(pos=synthetic_table(n, s), names={"pos": f"synthetic_{size}.csv"}))
