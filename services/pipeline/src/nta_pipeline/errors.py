@@ -23,7 +23,9 @@ class InputError(NtaError):
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.column is not None:
-            where.append(f"column {self.column!r}")
+            # A column name is user data: quote a short excerpt only (limits.EXCERPT_CHARS).
+            shown = self.column if len(self.column) <= 60 else f"{self.column[:60]}..."
+            where.append(f"column {shown!r}")
         return f"{', '.join(where)}: {self.message}" if where else self.message
 
 

@@ -8,11 +8,22 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from .errors import ParameterError
+from .limits import (
+    DA_RANGE,
+    FILE_NAME_CHARS,
+    LIST_ITEMS,
+    OTHER_TEXT_CHARS,
+    PARAMETER_CHARS,
+    RANGES,
+    TEXT_CHARS,
+    excerpt,
+)
 
 VERSION = "0.3.6"  # the original WebApp version whose behaviour we reproduce (Analysis Parameters sheet)
 
@@ -66,24 +77,33 @@ HELP: dict[str, str] = {
     "neg_adducts": "Negative-mode adducts to annotate: subset of Cl, Br, HCO2, CH3CO2, CF3CO2.",
     "neutral_losses": "In-source losses to annotate (both modes).",
     "mass_accuracy_units": "ppm or Da, for duplicate and adduct matching.",
-    "mass_accuracy": "Mass tolerance for duplicates and adducts (>= 0).",
+    "mass_accuracy": "Mass tolerance for duplicates and adducts.",
     "rt_accuracy": "Retention-time tolerance (minutes) for duplicates and adducts.",
     "mass_accuracy_units_tr": "ppm or Da, for tracer matching.",
-    "mass_accuracy_tr": "Mass tolerance for tracer matching (>= 0).",
+    "mass_accuracy_tr": "Mass tolerance for tracer matching.",
     "rt_accuracy_tr": "Retention-time tolerance (minutes) for tracer matching.",
     "tracer_plot_yaxis_format": "log or linear y axis in tracer plots.",
     "tracer_plot_trendline": "yes/no: quadratic trendline per sample group in tracer plots.",
-    "min_replicate_hits": "A sample group needs at least this % of replicates detected (1-100).",
-    "min_replicate_hits_blanks": "The blank needs at least this % detected to count for the MRL (1-100).",
+    "min_replicate_hits": "A sample group needs at least this % of replicates detected.",
+    "min_replicate_hits_blanks": "The blank needs at least this % detected to count for the MRL.",
     "max_replicate_cv": "Occurrences with CV above this (a fraction, e.g. 0.8) are flagged CV.",
     "mrl_std_multiplier": "MRL = mean(blank) + k * std(blank); k is 3, 5 or 10.",
-    "parent_ion_mass_accuracy": "ppm window of the chemical search (1-10).",
+    "parent_ion_mass_accuracy": "ppm window of the chemical search (typically 1-10).",
     "minimum_rt": "Features at or below this retention time (minutes) are discarded.",
     "search_dsstox": "yes/no: search the chemical reference collection for candidates.",
     "search_hcd": "yes/no: hazard search (not available in this stack; recorded only).",
     "search_mode": "mass or formula.",
     "do_qnta": "yes/no: recorded only (qNTA is not implemented, as in the original).",
 }
+
+# The documented bounds travel with the help text (web form, `nta-ms1 params`).
+for _key, _range in RANGES.items():
+    if _key == "mrl_std_multiplier":
+        continue  # its help lists the three allowed values
+    _da = f"; with Da {DA_RANGE.describe()}" if _key in ("mass_accuracy", "mass_accuracy_tr") else ""
+    HELP[_key] = f"{HELP[_key]} Allowed: {_range.describe()}{_da}."
+for _key, _chars in TEXT_CHARS.items():
+    HELP[_key] = f"{HELP[_key]} At most {_chars} characters."
 
 YES_NO = ("yes", "no")
 
@@ -167,6 +187,15 @@ def _fmt(value: Any) -> str:
 
 
 def _convert(key: str, annotation: Any, raw: Any) -> Any:
+    # The length check comes first: parsing (or quoting) a 10 MB value is itself the problem.
+    if isinstance(raw, list | tuple):
+        if len(raw) > LIST_ITEMS:
+            raise ParameterError(f"{key}: {len(raw)} items; at most {LIST_ITEMS}")
+        for item in raw:
+            if len(str(item)) > PARAMETER_CHARS:
+                raise ParameterError(f"{key}: an item is longer than {PARAMETER_CHARS} characters")
+    elif len(str(raw)) > PARAMETER_CHARS:
+        raise ParameterError(f"{key}: value is {len(str(raw)):,} characters long; at most {PARAMETER_CHARS}")
     if "tuple" in str(annotation):
         if isinstance(raw, list | tuple):
             items = [str(x).strip() for x in raw]
@@ -174,36 +203,61 @@ def _convert(key: str, annotation: Any, raw: Any) -> Any:
             text = str(raw).strip()
             if text.startswith("["):  # Python list text, as the original stores it
                 try:
-                    items = [str(x) for x in ast.literal_eval(text)]
-                except (ValueError, SyntaxError) as exc:
-                    raise ParameterError(f"{key}: cannot read list {text!r}") from exc
+                    parsed = ast.literal_eval(text)
+                    if not isinstance(parsed, list | tuple):
+                        raise ValueError("not a list")
+                    items = [str(x) for x in parsed]
+                except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
+                    raise ParameterError(f"{key}: cannot read list {excerpt(text)}") from exc
             else:
                 items = [x.strip() for x in text.split(",")]
-        return tuple(x for x in items if x)
+        items = [x for x in items if x]
+        if len(items) > LIST_ITEMS:
+            raise ParameterError(f"{key}: {len(items)} items; at most {LIST_ITEMS}")
+        return tuple(items)
     if "float" in str(annotation):
         try:
-            return float(raw)
-        except (TypeError, ValueError) as exc:
-            raise ParameterError(f"{key}: expected a number, got {raw!r}") from exc
+            # float() also takes "1_000" and "infinity"; _validate rejects what is not finite.
+            return float(str(raw).strip()) if isinstance(raw, str) else float(raw)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ParameterError(f"{key}: expected a number, got {excerpt(raw)}") from exc
     return str(raw).strip()
+
+
+def text_limit(key: str) -> int:
+    """Most characters of a text parameter (limits.TEXT_CHARS; file names; anything else)."""
+    if key in TEXT_CHARS:
+        return TEXT_CHARS[key]
+    if key.endswith(("_input", "_file")):
+        return FILE_NAME_CHARS
+    return OTHER_TEXT_CHARS
+
+
+def range_of(key: str, units: str = "ppm") -> Any:
+    """The limits.Range of a numeric parameter (mass tolerances in Da have their own)."""
+    return DA_RANGE if units == "Da" and key in ("mass_accuracy", "mass_accuracy_tr") else RANGES[key]
 
 
 def _validate(p: Parameters) -> None:
     def one_of(key: str, allowed: tuple[str, ...]) -> None:
         if getattr(p, key) not in allowed:
-            raise ParameterError(f"{key}: {getattr(p, key)!r} is not one of {', '.join(allowed)}")
+            raise ParameterError(f"{key}: {excerpt(getattr(p, key))} is not one of {', '.join(allowed)}")
 
     def subset(key: str, allowed: tuple[str, ...]) -> None:
-        bad = [x for x in getattr(p, key) if x not in allowed]
-        if bad:
-            raise ParameterError(f"{key}: unknown value(s) {', '.join(bad)}; allowed: {', '.join(allowed)}")
-
-    def in_range(key: str, lo: float, hi: float | None = None) -> None:
         value = getattr(p, key)
-        if not (value >= lo and (hi is None or value <= hi)):
-            upper = f" and <= {hi:g}" if hi is not None else ""
-            raise ParameterError(f"{key}: {value:g} must be >= {lo:g}{upper}")
+        if len(value) > LIST_ITEMS:
+            raise ParameterError(f"{key}: {len(value)} items; at most {LIST_ITEMS}")
+        bad = [x for x in value if x not in allowed]
+        if bad:
+            shown = ", ".join(excerpt(x, 20).strip("'") for x in bad[:3]) + (", ..." if len(bad) > 3 else "")
+            raise ParameterError(f"{key}: unknown value(s) {shown}; allowed: {', '.join(allowed)}")
 
+    for f in dataclasses.fields(p):
+        value = getattr(p, f.name)
+        if isinstance(value, str) and len(value) > text_limit(f.name):
+            raise ParameterError(f"{f.name}: {len(value):,} characters; at most {text_limit(f.name)}")
+        if isinstance(value, bool) or not isinstance(value, int | float | str | tuple):
+            raise ParameterError(f"{f.name}: unexpected value of type {type(value).__name__}")
     subset("pos_adducts", POS_ADDUCTS)
     subset("neg_adducts", NEG_ADDUCTS)
     subset("neutral_losses", NEUTRAL_LOSSES)
@@ -213,13 +267,17 @@ def _validate(p: Parameters) -> None:
         one_of(key, YES_NO)
     one_of("tracer_plot_yaxis_format", ("log", "linear"))
     one_of("search_mode", ("mass", "formula"))
-    for key in ("mass_accuracy", "rt_accuracy", "mass_accuracy_tr", "rt_accuracy_tr", "minimum_rt",
-                "max_replicate_cv"):  # fmt: skip
-        in_range(key, 0.0)
-    in_range("min_replicate_hits", 1, 100)
-    in_range("min_replicate_hits_blanks", 1, 100)
-    in_range("parent_ion_mass_accuracy", 0.0, 100)
+    for key in RANGES:
+        units = p.mass_accuracy_units_tr if key.endswith("_tr") else p.mass_accuracy_units
+        bounds, value = range_of(key, units), getattr(p, key)
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            shown = f"{value:g}" if isinstance(value, int | float) else excerpt(value)
+            raise ParameterError(f"{key}: {shown} is not a finite number; it must be {bounds.describe()}")
+        if not bounds.contains(value):
+            raise ParameterError(f"{key}: {value:g} must be {bounds.describe()}")
     if p.mrl_std_multiplier not in (3.0, 5.0, 10.0):
         raise ParameterError(f"mrl_std_multiplier: {p.mrl_std_multiplier:g} must be 3, 5 or 10")
-    if not p.project_name:
+    if not p.project_name.strip():
         raise ParameterError("project_name must not be empty")
+    if any(ord(c) < 32 or ord(c) == 127 for c in p.project_name):
+        raise ParameterError("project_name: control characters (tab, newline, ...) are not allowed")

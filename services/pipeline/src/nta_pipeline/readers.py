@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .limits import Limits, current, excerpt
 
 # The original subtracts/adds 1.0073 Da, not the proton mass 1.007276; kept for parity (MS1_SPEC §7.15).
 PROTON_MASS_ORIGINAL = 1.0073
@@ -67,9 +68,19 @@ def _read_bytes(source: Source, name: str) -> bytes:
         raise InputError(f"cannot read the file ({exc.strerror})", file=name) from exc
 
 
-def read_csv_table(source: Source, name: str, *, na_values: list[str] | None = None) -> Table:
+def read_csv_table(
+    source: Source,
+    name: str,
+    *,
+    na_values: list[str] | None = None,
+    limits: Limits | None = None,
+    max_rows: int | None = None,
+) -> Table:
     """Parse a CSV whose lines starting with `#` are comments. Unlike the original (pandas `comment='#'`),
-    a `#` inside a line is kept: it never occurs in well-formed exports, and cutting text there loses data."""
+    a `#` inside a line is kept: it never occurs in well-formed exports, and cutting text there loses data.
+
+    The size limits (nta_pipeline.limits) are checked on the raw lines, before pandas parses anything."""
+    lim = limits or current()
     text, warnings = decode(_read_bytes(source, name), name)
     numbered = [
         (i, line) for i, line in enumerate(text.splitlines(), start=1)
@@ -78,12 +89,14 @@ def read_csv_table(source: Source, name: str, *, na_values: list[str] | None = N
     if not numbered:
         raise InputError("the file has no header and no data (only comments or blank lines)", file=name)
     header_line, header = numbered[0]
-    names = [h.strip() for h in next(csv.reader([header]))]
+    names = _header_names(header, name, header_line, lim)
     duplicated = [n for n, c in Counter(n for n in names if n).items() if c > 1]
     if duplicated:
         raise InputError("duplicate column name", file=name, row=header_line, column=duplicated[0])
     if len(numbered) == 1:
         raise InputError("the file has a header but no data rows", file=name, row=header_line)
+    rows_limit = (lim.max_rows, "NTA_MAX_ROWS") if max_rows is None else (max_rows, "NTA_MAX_TRACERS")
+    _check_size(numbered, len(names), name, lim, rows_limit)
     body = "\n".join(line for _, line in numbered)
     try:
         df = pd.read_csv(
@@ -97,12 +110,60 @@ def read_csv_table(source: Source, name: str, *, na_values: list[str] | None = N
             raise InputError(
                 f"malformed CSV: expected {expected} fields, found {saw}", file=name, row=numbered[line - 1][0]
             ) from exc
-        raise InputError(f"malformed CSV: {exc}", file=name) from exc
+        raise InputError(f"malformed CSV: {str(exc)[:200]}", file=name) from exc
     except (ValueError, csv.Error) as exc:
-        raise InputError(f"malformed CSV: {exc}", file=name) from exc
+        raise InputError(f"malformed CSV: {str(exc)[:200]}", file=name) from exc
     df.columns = [str(c).strip() for c in df.columns]
     lines = np.array([n for n, _ in numbered[1:]], dtype=np.int64)
     return Table(name=name, df=df, lines=lines[: len(df)], warnings=warnings)
+
+
+def _header_names(header: str, name: str, line: int, lim: Limits) -> list[str]:
+    if len(header) > lim.max_header_chars:
+        raise InputError(f"the header line is {len(header):,} characters long; at most {lim.max_header_chars:,} "
+                         "(NTA_MAX_HEADER_CHARS)", file=name, row=line)  # fmt: skip
+    names = _split_line(header, name, line, lim)  # C-speed even for 200,000 names; pandas is what is slow
+    if len(names) > lim.max_columns:
+        raise InputError(f"{len(names):,} columns; at most {lim.max_columns:,} (NTA_MAX_COLUMNS)", file=name,
+                         row=line)  # fmt: skip
+    long = next((n for n in names if len(n) > lim.max_column_name_chars), None)
+    if long is not None:
+        raise InputError(f"a column name is {len(long):,} characters long; at most {lim.max_column_name_chars} "
+                         f"(NTA_MAX_COLUMN_NAME_CHARS); it starts {excerpt(long, 30)}", file=name,
+                         row=line)  # fmt: skip
+    return [n.strip() for n in names]
+
+
+def _split_line(line: str, name: str, row: int, lim: Limits) -> list[str]:
+    try:
+        return next(csv.reader([line]))
+    except csv.Error as exc:  # the csv module's own field limit (128 KB) or broken quoting
+        raise InputError(
+            f"cannot split the line into cells ({str(exc)[:80]}); is a cell longer than "
+            f"{lim.max_cell_chars:,} characters?",
+            file=name,
+            row=row,
+        ) from exc
+
+
+def _check_size(
+    numbered: list[tuple[int, str]], columns: int, name: str, lim: Limits, rows_limit: tuple[int, str]
+) -> None:
+    rows, (max_rows, variable) = len(numbered) - 1, rows_limit
+    if rows > max_rows:
+        raise InputError(f"{rows:,} data rows; at most {max_rows:,} ({variable})", file=name)
+    if rows * columns > lim.max_cells:
+        raise InputError(f"{rows:,} rows x {columns:,} columns = {rows * columns:,} cells; at most "
+                         f"{lim.max_cells:,} (NTA_MAX_CELLS)", file=name)  # fmt: skip
+    # Only a line longer than the cell limit can hold a cell over it: split just those.
+    for line_no, line in numbered[1:]:
+        if len(line) <= lim.max_cell_chars:
+            continue
+        cells = _split_line(line, name, line_no, lim)
+        long = next((i for i, c in enumerate(cells) if len(c) > lim.max_cell_chars), None)
+        if long is not None:
+            raise InputError(f"a cell is {len(cells[long]):,} characters long; at most {lim.max_cell_chars:,} "
+                             f"(NTA_MAX_CELL_CHARS) (column {long + 1})", file=name, row=line_no)  # fmt: skip
 
 
 def to_numeric_strict(table: Table, column: str, *, what: str = "a number") -> pd.Series:
@@ -113,7 +174,7 @@ def to_numeric_strict(table: Table, column: str, *, what: str = "a number") -> p
     if bad.any():
         label = raw.index[bad.to_numpy()][0]
         raise InputError(
-            f"expected {what}, found {str(raw[label])[:40]!r}", file=table.name, row=table.line_of(label),
+            f"expected {what}, found {excerpt(raw[label])}", file=table.name, row=table.line_of(label),
             column=column,
         )  # fmt: skip
     return values.astype("float64")
@@ -192,7 +253,7 @@ TRACER_REQUIRED = ("Ionization_Mode", "Chemical_Name", "Monoisotopic_Mass", "Ret
 def read_tracers(source: Source, *, name: str | None = None) -> pd.DataFrame:
     """Tracer file (MS1_SPEC §1.6): exact column names; modes normalised to `Esi+`/`Esi-`."""
     name = name or (Path(source).name if not isinstance(source, bytes) else "tracer file")
-    table = read_csv_table(source, name)
+    table = read_csv_table(source, name, max_rows=current().max_tracers)
     df = table.df
     missing = [c for c in TRACER_REQUIRED if c not in df.columns]
     if missing:
@@ -207,7 +268,7 @@ def read_tracers(source: Source, *, name: str | None = None) -> pd.DataFrame:
     if bad.any():
         label = df.index[bad.to_numpy()][0]
         raise InputError(
-            f"ionization mode must be ESI+ or ESI-, found {df.at[label, 'Ionization_Mode']!r}", file=name,
+            f"ionization mode must be ESI+ or ESI-, found {excerpt(df.at[label, 'Ionization_Mode'])}", file=name,
             row=table.line_of(label), column="Ionization_Mode",
         )  # fmt: skip
     df["Ionization_Mode"] = modes
