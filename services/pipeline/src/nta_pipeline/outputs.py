@@ -10,6 +10,10 @@ Measured per cell: xlsxwriter's cell API about 3 µs, openpyxl about 5 µs, the 
 they read back exactly), NaN, ±inf, None and "" become empty cells, every string is an inline string, never a
 formula or a hyperlink (user data starting with '=' must not run in Excel), booleans stay booleans, anything else
 (datetimes, say) is written as its text.
+
+CSVs have no cell types, so a spreadsheet opening one runs any text that looks like a formula. Every text cell and
+header starting with = + - @ tab or CR gets a leading ' (OWASP "CSV Injection"), unless the text is a plain
+number: -5 is a number, not a formula, and numeric columns are never touched.
 """
 
 from __future__ import annotations
@@ -50,8 +54,33 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
 
 
 def project_slug(project_name: str) -> str:
-    """`<proj>` of the original file names (spaces -> `_`), also made safe for any file system."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", project_name.strip()) or "nta"
+    """`<proj>` of the original file names (spaces -> `_`), also made safe for any file system and shell: no
+    leading '-' (read as an option) or '.' (a hidden file, '..')."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", project_name.strip()).lstrip("-.")[:100] or "nta"
+
+
+# ------------------------------------------------------------------------------------- CSV cells
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def neutralise(value: object) -> object:
+    """A text that a spreadsheet would evaluate, prefixed with ' (OWASP); anything else unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """The frame as UTF-8 CSV (no index) with every text cell and header neutralised."""
+    safe = df.copy(deep=False)
+    safe.columns = [neutralise(str(c)) for c in df.columns]
+    for i in range(df.shape[1]):
+        column = df.iloc[:, i]
+        if not (isinstance(column.dtype, np.dtype) and column.dtype.kind in "iufbmM"):
+            safe.isetitem(i, column.map(neutralise, na_action="ignore"))
+    return safe.to_csv(index=False).encode()
 
 
 # ------------------------------------------------------------------------------------------- cells
@@ -222,9 +251,9 @@ def output_files(results: Results, project_name: str) -> dict[str, bytes]:
     if results.chemical_results is not None:
         files[f"{proj}_NTA_WebApp_chemical_results.xlsx"] = workbook_bytes(
             {"Chemical Results": results.chemical_results})  # fmt: skip
-        files["csv/Chemical_Results.csv"] = results.chemical_results.to_csv(index=False).encode()
+        files["csv/Chemical_Results.csv"] = csv_bytes(results.chemical_results)
     for name, df in results.sheets.items():
-        files[f"csv/{re.sub(r'[^A-Za-z0-9]+', '_', name).strip('_')}.csv"] = df.to_csv(index=False).encode()
+        files[f"csv/{re.sub(r'[^A-Za-z0-9]+', '_', name).strip('_')}.csv"] = csv_bytes(df)
     for key, png in results.plots.items():
         files[f"{proj}_{key}.png"] = png
     files["summary.json"] = json.dumps(results.summary, indent=2, default=str).encode()
