@@ -5,7 +5,8 @@ search API over HTTP when the job asks for a search, stores the result files in 
 or failed with the step and the message. See jobstore for how a lost worker is detected.
 
 Worker settings come from the environment (the configuration contract): NTA_MONGO_URL (required), NTA_DB_NAME,
-NTA_API_URL, NTA_JOB_LEASE_SECONDS.
+NTA_API_URL, NTA_JOB_LEASE_SECONDS, NTA_JOB_TIMEOUT_SECONDS (nta_pipeline.limits: a job running longer is failed,
+naming the step it was in).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 
 from .errors import NtaError, StepError
 from .jobstore import Claim, JobLost, JobStore, ResultFile
+from .limits import ENV, Limits
 
 # The workflow (pandas, xlsxwriter, matplotlib) is imported inside the worker-side functions: the web services import
 # this module for `submit` on every reload and must stay quick to restart.
@@ -47,6 +49,7 @@ class RunnerSettings:
     db_name: str = "nta"
     api_url: str = ""
     lease_seconds: float = 60.0
+    job_timeout_seconds: float = Limits().job_timeout_seconds
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RunnerSettings:
@@ -59,7 +62,8 @@ class RunnerSettings:
         except ValueError as exc:
             raise NtaError(f"NTA_JOB_LEASE_SECONDS must be a number, got {env['NTA_JOB_LEASE_SECONDS']!r}") from exc
         return cls(mongo_url=mongo_url, db_name=env.get("NTA_DB_NAME", "nta").strip() or "nta",
-                   api_url=env.get("NTA_API_URL", "").strip(), lease_seconds=lease)  # fmt: skip
+                   api_url=env.get("NTA_API_URL", "").strip(), lease_seconds=lease,
+                   job_timeout_seconds=Limits.from_env(env).job_timeout_seconds)  # fmt: skip
 
 
 # -- web side ---------------------------------------------------------------------------------------------
@@ -163,6 +167,19 @@ def run_job(job_id: str, settings: RunnerSettings | None = None) -> str:
     log.info("job %s: attempt %d", job_id, claim.attempt)
     step = "Loading inputs"
     started = time.perf_counter()
+    timed_out = threading.Event()
+
+    def expire() -> None:
+        # Fails the job at the deadline even while a step is still computing; the worker's next write to the job
+        # (progress, results) then raises JobLost and the remaining steps never run.
+        timed_out.set()
+        limit = settings.job_timeout_seconds
+        _fail(store, claim, step, f"the job ran longer than {limit:g} s ({ENV['job_timeout_seconds']}) and was "
+                                  f"stopped in step {step!r}")  # fmt: skip
+
+    watchdog = threading.Timer(settings.job_timeout_seconds, expire)
+    watchdog.daemon = True
+    watchdog.start()
     try:
         with store.heartbeating(claim):
             store.progress(claim, step, 0.0)
@@ -175,6 +192,8 @@ def run_job(job_id: str, settings: RunnerSettings | None = None) -> str:
 
             def progress(name: str, fraction: float) -> None:
                 nonlocal step
+                if timed_out.is_set():
+                    raise JobLost(f"job {job_id} timed out")
                 step = name
                 store.progress(claim, name, fraction * 0.95)  # the last 5 % is saving the results
 
@@ -187,15 +206,21 @@ def run_job(job_id: str, settings: RunnerSettings | None = None) -> str:
             summary = {**results.summary, "save_seconds": round(time.perf_counter() - saving, 3)}
             store.complete(claim, named, summary)
     except JobLost as exc:
+        if timed_out.is_set():
+            return "failed"
         log.warning("job %s: %s", job_id, exc)
         return "lost"
     except StepError as exc:
-        return _fail(store, claim, exc.step, str(exc.cause))
+        return "failed" if timed_out.is_set() else _fail(store, claim, exc.step, str(exc.cause))
     except NtaError as exc:
-        return _fail(store, claim, step, str(exc))
+        return "failed" if timed_out.is_set() else _fail(store, claim, step, str(exc))
     except Exception as exc:  # a bug: the user still gets the step, the log gets the traceback
+        if timed_out.is_set():
+            return "failed"
         log.exception("job %s failed in %s", job_id, step)
         return _fail(store, claim, step, f"internal error ({type(exc).__name__}: {exc}); see the worker log")
+    finally:
+        watchdog.cancel()
     log.info("job %s: completed in %.2f s", job_id, time.perf_counter() - started)
     return "completed"
 
