@@ -13,7 +13,17 @@ from django import forms
 from django.core.files.uploadedfile import UploadedFile
 
 from nta_pipeline.errors import ParameterError
-from nta_pipeline.params import HELP, LABELS, NEG_ADDUCTS, NEUTRAL_LOSSES, POS_ADDUCTS, YES_NO, Parameters
+from nta_pipeline.limits import LIST_ITEMS, PARAMETER_CHARS
+from nta_pipeline.params import (
+    HELP,
+    LABELS,
+    NEG_ADDUCTS,
+    NEUTRAL_LOSSES,
+    POS_ADDUCTS,
+    YES_NO,
+    Parameters,
+    text_limit,
+)
 
 # Bookkeeping fields: filled in by the system (version, time) or by the uploaded files, never typed by the user.
 BOOKKEEPING = frozenset({"version", "datetime", "pos_input", "neg_input", "run_sequence_pos_file",
@@ -93,11 +103,13 @@ def _field(key: str, default: Any) -> forms.Field:
     if choices is not None:
         options = [(_text(c), _text(c)) for c in choices]
         return _AnyChoice(choices=options, **{**common, "initial": _text(default)})
+    # No max_length on the Django fields: Parameters.from_strings judges lengths (limits), with the field's name.
     if isinstance(default, float):
         return forms.CharField(widget=forms.NumberInput(attrs={"step": "any"}), **{**common, "initial": _text(default)})
+    attrs = {"maxlength": str(text_limit(key))}
     if key == "project_name":
-        return forms.CharField(max_length=200, widget=forms.TextInput(attrs={"required": True}), **common)
-    return forms.CharField(max_length=200, **common)
+        return forms.CharField(widget=forms.TextInput(attrs={**attrs, "required": True}), **common)
+    return forms.CharField(widget=forms.TextInput(attrs=attrs), **common)
 
 
 def _text(value: Any) -> str:
@@ -112,12 +124,30 @@ class UploadForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self.oversized: dict[str, int] = {}
+        if self.is_bound:
+            self._drop_oversized()
         for role, label in FILE_FIELDS.items():
             widget = forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"})
             self.fields[role] = forms.FileField(label=label, help_text=FILE_HELP[role], required=False, widget=widget)
         defaults = Parameters()
         for key in parameter_keys():
             self.fields[key] = _field(key, getattr(defaults, key))
+
+    def _drop_oversized(self) -> None:
+        """A value over limits.PARAMETER_CHARS is judged by its length only: it is neither parsed nor echoed
+        back into the re-rendered form (a 1 MB number would make a 1 MB error page)."""
+        if not hasattr(self.data, "getlist"):
+            return
+        for key in parameter_keys():
+            values = self.data.getlist(key)
+            longest = max((len(v) for v in values), default=0)
+            if longest > PARAMETER_CHARS or len(values) > LIST_ITEMS + 1:  # +1: the form's hidden empty value
+                self.oversized[key] = longest if longest > PARAMETER_CHARS else -len(values)
+        if self.oversized:
+            self.data = self.data.copy()
+            for key in self.oversized:
+                self.data.setlist(key, [])
 
     @property
     def multi_keys(self) -> list[str]:
@@ -141,12 +171,21 @@ class UploadForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        for key, size in self.oversized.items():
+            what = (
+                f"{size:,} characters; at most {PARAMETER_CHARS}"
+                if size > 0
+                else f"{-size} values; at most {LIST_ITEMS}"
+            )
+            self.add_error(key, f"{LABELS.get(key, key)} ({key}): the value has {what}")
+        if self.oversized:
+            return cleaned
         try:
             cleaned["parameters"] = Parameters.from_strings(self.raw_parameters())
         except ParameterError as exc:
             key = parameter_of(str(exc))
-            # "mass_accuracy: -5 must be >= 0" -> "Adduct / duplicate mass accuracy: -5 must be >= 0"
-            message = LABELS.get(key, key) + str(exc)[len(key) :] if key else str(exc)
+            # "mass_accuracy: -5 must be >= 0" -> "Adduct / duplicate mass accuracy (mass_accuracy): -5 must be >= 0"
+            message = f"{LABELS.get(key, key)} ({key})" + str(exc)[len(key) :] if key else str(exc)
             self.add_error(key, message)
         return cleaned
 

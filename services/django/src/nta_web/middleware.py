@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
-from pymongo.errors import PyMongoError
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 from .views import wants_json
 
@@ -25,8 +25,12 @@ class DatabaseUnavailableMiddleware:
         if not isinstance(exception, PyMongoError):
             return None
         log.error("MongoDB error on %s: %s", request.path, exception)
-        message = ("The job database (MongoDB) is not reachable right now. Try again in a moment; if this persists, "
-                   "check that MongoDB is running and NTA_MONGO_URL points at it.")  # fmt: skip
+        if isinstance(exception, ConnectionFailure):
+            message = ("The job database (MongoDB) is not reachable right now. Try again in a moment; if this "
+                       "persists, check that MongoDB is running and NTA_MONGO_URL points at it.")  # fmt: skip
+        else:  # it answered, but refused the operation: saying "not reachable" would send people the wrong way
+            message = ("The job database (MongoDB) refused the operation; the error is in the server log. Try "
+                       "again, and report it if it persists.")  # fmt: skip
         if request.path.endswith(".json") or wants_json(request):
             return JsonResponse({"error": message, "field": None}, status=503)
         response = TemplateResponse(request, "nta_web/error.html", {"title": "Service unavailable", "message": message},

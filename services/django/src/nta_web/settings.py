@@ -14,6 +14,8 @@ Environment contract (ARCHITECTURE.md):
   NTA_JOB_LEASE_SECONDS       heartbeat age after which a processing job counts as lost, default 60
   NTA_LOG_LEVEL               default INFO
   NTA_TEMPLATE_RELOAD         1: re-read templates on every request (gunicorn --reload only watches .py files)
+  NTA_MAX_COLUMNS, NTA_MAX_ROWS, ... the input limits of nta_pipeline.limits (README "Limits"); checked here at
+                              boot so a bad value stops the start with its name
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ import os
 import re
 
 from django.core.exceptions import ImproperlyConfigured
+
+from nta_pipeline.errors import NtaError
+from nta_pipeline.limits import current as _current_limits
 
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 
@@ -85,12 +90,17 @@ NTA_LOG_LEVEL = _env("NTA_LOG_LEVEL", "INFO").upper() or "INFO"
 if NTA_LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
     raise ImproperlyConfigured(f"NTA_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {NTA_LOG_LEVEL!r}")
 TEMPLATE_RELOAD = DEBUG or _flag("NTA_TEMPLATE_RELOAD")
+try:
+    NTA_LIMITS = _current_limits()
+except NtaError as _exc:
+    raise ImproperlyConfigured(str(_exc)) from None
 
 # Not environment-driven: knobs the tests override with override_settings.
 NTA_MONGO_TIMEOUT_MS = 2000  # /healthz must answer within the probe's patience
 NTA_SUBMIT_TIMEOUT_S = 5.0
 NTA_PAGE_ROWS = 50
 NTA_JOB_LIST_LIMIT = 100
+NTA_CELL_DISPLAY_CHARS = 300  # a results-page cell is cut here (the downloads keep it whole)
 
 ALLOWED_HOSTS = _list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = _list("DJANGO_CSRF_TRUSTED_ORIGINS")
@@ -139,7 +149,9 @@ STATIC_URL = f"{NTA_URL_PREFIX}/static/"
 
 # Uploaded files stay in memory up to the limit (they are parsed and stored from bytes anyway).
 FILE_UPLOAD_MAX_MEMORY_SIZE = NTA_MAX_UPLOAD_BYTES
-DATA_UPLOAD_MAX_MEMORY_SIZE = NTA_MAX_UPLOAD_BYTES
+# The text fields only (files do not count): about 30 parameters of at most limits.PARAMETER_CHARS each.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
 USE_TZ = True
 TIME_ZONE = "UTC"

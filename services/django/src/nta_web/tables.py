@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import sys
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -18,6 +19,10 @@ KEY_TABLES = (
     "Tracer_Detection_Statistics",
 )
 PREFIX = "table_"
+# The csv module refuses fields over 128 KB by default (a process-wide setting); result tables repeat input
+# cells, so a long one must not turn the results page into a 500. Cells are cut for display instead.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+ELLIPSIS = "…"
 
 
 @dataclass(frozen=True)
@@ -45,14 +50,23 @@ def title(sheet: str) -> str:
     return sheet.replace("_", " ")
 
 
-def read_page(stream: IO[bytes], page: int, rows_per_page: int) -> Page:
-    """Rows of one page of a CSV; the whole file is scanned once to count rows (tables are a few MB at most)."""
+def shorten(cell: str, limit: int) -> str:
+    return cell if len(cell) <= limit else cell[:limit] + ELLIPSIS
+
+
+def read_page(stream: IO[bytes], page: int, rows_per_page: int, *, cell_chars: int = 300) -> Page:
+    """Rows of one page of a CSV; the whole file is scanned once to count rows (tables are a few MB at most).
+    Cells longer than `cell_chars` are cut (the downloads have them whole)."""
     reader = csv.reader(io.StringIO(stream.read().decode("utf-8-sig", errors="replace"), newline=""))
-    header = next(reader, [])
-    body = list(reader)
+    try:
+        header = next(reader, [])
+        body = list(reader)
+    except csv.Error as exc:  # a file no writer of ours produces; show why rather than fail the page
+        header, body = ["This table cannot be shown"], [[f"{exc}; download the file instead"]]
+    header = [shorten(h, cell_chars) for h in header]
     total = len(body)
     pages = max(1, math.ceil(total / rows_per_page))
     number = min(max(1, page), pages)
     start = (number - 1) * rows_per_page
-    shown = body[start : start + rows_per_page]
+    shown = [[shorten(c, cell_chars) for c in row] for row in body[start : start + rows_per_page]]
     return Page(header=header, rows=shown, number=number, pages=pages, total=total, first=start + 1 if shown else 0)

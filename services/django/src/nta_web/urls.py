@@ -20,5 +20,6 @@ pages = [
 _prefix = settings.NTA_URL_PREFIX.strip("/")
 urlpatterns = [path(f"{_prefix}/" if _prefix else "", include((pages, app_name)))]
 
+handler400 = "nta_web.views.bad_request"
 handler404 = "nta_web.views.not_found"
 handler500 = "nta_web.views.server_error"

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.http import (
     FileResponse,
     Http404,
@@ -85,7 +86,10 @@ def create_job(request: HttpRequest) -> HttpResponse:
         return _reject(request, UploadForm(), UploadRejected(
             f"the upload is larger than {len(FILE_FIELDS)} files of {settings.NTA_MAX_UPLOAD_MB:g} MB "
             "(NTA_MAX_UPLOAD_MB)", None, 413))  # fmt: skip
-    form = UploadForm(request.POST, request.FILES)
+    try:
+        form = UploadForm(request.POST, request.FILES)
+    except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent) as exc:
+        return _reject(request, UploadForm(), body_rejection(exc))
     if not form.is_valid():
         field, errors = next(iter(form.errors.items()))
         return _reject(request, form, UploadRejected(str(errors[0]), None if field == "__all__" else field), False)
@@ -114,6 +118,17 @@ def create_job(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(url, status=303)
 
 
+def body_rejection(exc: Exception) -> UploadRejected:
+    """The message for a request body Django refused to parse (settings.DATA_UPLOAD_MAX_*)."""
+    if isinstance(exc, RequestDataTooBig):
+        kb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024
+        return UploadRejected(f"the form's text fields are larger than {kb} KB in total; a parameter value is far "
+                              "too long", None, 413)  # fmt: skip
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return UploadRejected(f"the form has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields", None)
+    return UploadRejected("the request could not be read as a form", None)
+
+
 def _reject(request: HttpRequest, form: UploadForm, exc: UploadRejected, attach: bool = True) -> HttpResponse:
     if wants_json(request):
         return JsonResponse({"error": exc.message, "field": exc.field}, status=exc.status)
@@ -128,7 +143,8 @@ def _reject(request: HttpRequest, form: UploadForm, exc: UploadRejected, attach:
 def _job(job_id: str) -> dict[str, Any]:
     doc = get_store().get(job_id)
     if doc is None:
-        raise JobNotFound(f"There is no job with id {job_id!r}. It may have been deleted, or the link is mistyped.")
+        raise JobNotFound(f"There is no job with id {job_id[:60]!r}. It may have been deleted, or the link is "
+                          "mistyped.")  # fmt: skip
     return doc
 
 
@@ -186,7 +202,7 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
 def job_status(request: HttpRequest, job_id: str) -> JsonResponse:
     doc = get_store().get(job_id)
     if doc is None:
-        return JsonResponse({"error": f"no job with id {job_id!r}", "field": None}, status=404)
+        return JsonResponse({"error": f"no job with id {job_id[:60]!r}", "field": None}, status=404)
     state = job_state(doc)
     for key in ("created_at", "started_at", "finished_at"):
         state[key] = state[key].isoformat() if state[key] else None
@@ -202,9 +218,10 @@ def results(request: HttpRequest, job_id: str) -> HttpResponse:
     sheets = table_names(files)
     sheet = request.GET.get("sheet") or (sheets[0] if sheets else "")
     if sheets and sheet not in sheets:
-        raise Http404(f"job {job_id} has no table {sheet!r}")
+        raise Http404(f"job {job_id} has no table {sheet[:60]!r}")
+    raw_page = request.GET.get("page", "1")
     try:
-        page_number = int(request.GET.get("page", "1"))
+        page_number = int(raw_page) if len(raw_page) <= 9 else 1  # int() of a 1 MB string is slow
     except ValueError:
         page_number = 1
     page = None
@@ -213,7 +230,7 @@ def results(request: HttpRequest, job_id: str) -> HttpResponse:
         if opened is None:
             raise Http404(f"the file of table {sheet!r} is missing")
         with opened[1] as stream:
-            page = read_page(stream, page_number, settings.NTA_PAGE_ROWS)
+            page = read_page(stream, page_number, settings.NTA_PAGE_ROWS, cell_chars=settings.NTA_CELL_DISPLAY_CHARS)
     plots = [{"name": n, "title": title(n.removeprefix("plot_")).capitalize()} for n in sorted(files)
              if n.startswith("plot_")]  # fmt: skip
     downloads = [{"name": n, "label": label, **files[n]} for n, label in DOWNLOADS if n in files]
@@ -229,7 +246,7 @@ def results(request: HttpRequest, job_id: str) -> HttpResponse:
 def result_file(request: HttpRequest, job_id: str, name: str) -> FileResponse:
     opened = get_store().open_result(job_id, name)
     if opened is None:
-        raise Http404(f"job {job_id!r} has no result file {name!r}")
+        raise Http404(f"job {job_id[:60]!r} has no result file {name[:60]!r}")
     entry, stream = opened
     content_type = entry.get("content_type") or "application/octet-stream"
     return FileResponse(stream, content_type=content_type, filename=entry.get("filename") or name,
@@ -248,6 +265,18 @@ def healthz(request: HttpRequest) -> HttpResponse:
         return HttpResponse(f"MongoDB did not answer a ping within 2 s: {type(exc).__name__}: {str(exc)[:300]}\n",
                             status=503, content_type="text/plain")  # fmt: skip
     return HttpResponse("ok\n", content_type="text/plain")
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 400 (e.g. the CSRF check read an oversized body first): the same JSON or page as a refused form."""
+    if isinstance(exception, SuspiciousOperation | TooManyFilesSent):
+        rejected = body_rejection(exception)
+    else:
+        rejected = UploadRejected("the request could not be read", None)
+    if wants_json(request):
+        return JsonResponse({"error": rejected.message, "field": None}, status=rejected.status)
+    return render(request, "nta_web/error.html", {"title": "Bad request", "message": rejected.message},
+                  status=rejected.status)  # fmt: skip
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
