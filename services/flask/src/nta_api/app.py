@@ -28,10 +28,56 @@ from .search import (
 )
 from .settings import Settings, load_settings
 
+try:  # the one home of the input limits (README "Limits"); stdlib-only, so cheap to import here
+    from nta_pipeline.limits import Limits
+    from nta_pipeline.limits import current as current_limits
+except ImportError:  # pragma: no cover  (an nta-flask image built without services/pipeline: same defaults)
+    import os as _os
+
+    @dataclass(frozen=True)
+    class Limits:  # type: ignore[no-redef]
+        rest_max_body_mb: float = float(_os.environ.get("NTA_REST_MAX_BODY_MB") or 16)
+        rest_max_json_depth: int = int(_os.environ.get("NTA_REST_MAX_JSON_DEPTH") or 32)
+
+        @property
+        def rest_max_body_bytes(self) -> int:
+            return int(self.rest_max_body_mb * 1024 * 1024)
+
+    def current_limits() -> Limits:  # type: ignore[misc]
+        return Limits()
+
+
 log = logging.getLogger("nta_api")
 
 JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-MAX_BODY_BYTES = 16 * 1024 * 1024  # 20,000 formulas of 100 characters fit comfortably
+# NTA_REST_MAX_BODY_MB (nta_pipeline.limits, default 16): 20,000 formulas of 100 characters fit comfortably;
+# nginx's client_max_body_size on /nta/rest/ is the same number.
+MAX_BODY_BYTES = Limits().rest_max_body_bytes
+
+
+def parse_json_body(raw: bytes, max_depth: int) -> Any:
+    """The JSON document of a request body, or QueryError (400) for invalid, non-finite or too deeply nested
+    JSON. The C decoder stops at Python's recursion limit with RecursionError, so 100,000 brackets are caught
+    before they cost anything; a depth over `max_depth` (the schema needs 2) is refused as well."""
+    try:
+        body = json.loads(raw, parse_constant=_reject_constant)
+    except RecursionError:
+        raise QueryError(f"request body is nested too deeply (at most {max_depth} levels)") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise QueryError(f"request body must be a JSON object; it is not valid JSON ({str(exc)[:80]})") from None
+    stack, depth_of = [(body, 1)], 0
+    while stack:
+        value, depth = stack.pop()
+        depth_of = max(depth_of, depth)
+        if depth > max_depth:
+            raise QueryError(f"request body is nested too deeply (more than {max_depth} levels)")
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return body
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
 @dataclass(frozen=True)
@@ -40,6 +86,7 @@ class ApiState:
     client: MongoClient
     db: Database
     reference: ReferenceCache
+    limits: Limits
 
 
 def state() -> ApiState:
@@ -74,7 +121,7 @@ def _rest_blueprint(settings: Settings) -> Blueprint:
         started = time.perf_counter()
         if not JOB_ID.fullmatch(job_id):
             raise QueryError(f"job_id must match ^[A-Za-z0-9_-]{{1,64}}$, got {job_id[:40]!r}")
-        body = request.get_json(force=True, silent=True)
+        body = parse_json_body(request.get_data(cache=False), state().limits.rest_max_json_depth)
         if not isinstance(body, dict):
             raise QueryError('request body must be a JSON object {"search_by": ..., "query": [...], '
                              '"accuracy": ...}')  # fmt: skip
@@ -129,9 +176,10 @@ def _register_error_handlers(app: Flask) -> None:
         messages = {
             404: f"not found: {request.path[:200]}",
             405: f"method {request.method} not allowed on {request.path[:200]}",
-            413: f"request body larger than {MAX_BODY_BYTES // (1024 * 1024)} MB",
+            413: f"request body larger than {current_app.config['MAX_CONTENT_LENGTH'] / 1048576:g} MB "
+            "(NTA_REST_MAX_BODY_MB)",
         }
-        return error_response(messages.get(status, exc.description or exc.name), status)
+        return error_response(messages.get(status, (exc.description or exc.name or "")[:200]), status)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:
@@ -146,15 +194,16 @@ def create_app(settings: Settings | None = None, *, client: MongoClient | None =
     boot with that message). The MongoClient is created here, i.e. per gunicorn worker (it is not fork-safe).
     """
     settings = settings or load_settings()
+    limits = current_limits()
     app = Flask("nta_api", static_folder=None)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.config["MAX_CONTENT_LENGTH"] = limits.rest_max_body_bytes
     if client is None:
         client = MongoClient(settings.mongo_url, serverSelectionTimeoutMS=settings.mongo_timeout_ms,
                              connectTimeoutMS=settings.mongo_timeout_ms, tz_aware=True, appname="nta_api",
                              connect=False)  # fmt: skip
     db = client[settings.db_name]
     reference = ReferenceCache(db, settings.reference_check_seconds)
-    app.extensions["nta_api"] = ApiState(settings=settings, client=client, db=db, reference=reference)
+    app.extensions["nta_api"] = ApiState(settings=settings, client=client, db=db, reference=reference, limits=limits)
     app.register_blueprint(_rest_blueprint(settings))
     _register_error_handlers(app)
     log.info("nta_api serving %s/ with MongoDB %s, database %s", settings.rest_prefix,
