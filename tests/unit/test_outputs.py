@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -14,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 
 from nta_pipeline import Inputs, Parameters, run_workflow
-from nta_pipeline.outputs import MAX_WIDTH, output_files, workbook_bytes
+from nta_pipeline.outputs import MAX_WIDTH, csv_bytes, neutralise, output_files, project_slug, workbook_bytes
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EXCEL_MAX_CHARS = 32767
@@ -196,3 +197,73 @@ def test_workflow_sheets_read_back_exactly(results) -> None:
     wb = read_back(workbook_bytes(results.sheets))
     for name, df in results.sheets.items():
         assert_sheet_matches(wb[name], df)
+
+
+# -- CSV downloads are safe to open (OWASP CSV injection) --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ("=1+2", "'=1+2"),
+        ('=HYPERLINK("http://x","y")', '\'=HYPERLINK("http://x","y")'),
+        ("+SUM(A1)", "'+SUM(A1)"),
+        ("-cmd|' /C calc'!A0", "'-cmd|' /C calc'!A0"),
+        ("@SUM(1)", "'@SUM(1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("-", "'-"),
+        ("-5", "-5"),  # a negative number is a number
+        ("-1.5e-3", "-1.5e-3"),
+        ("+7", "+7"),
+        ("a=b", "a=b"),
+        (" =1", " =1"),
+        ("", ""),
+    ],
+)
+def test_neutralise_prefixes_formula_like_text_only(cell: str, written: str) -> None:
+    assert neutralise(cell) == written
+
+
+def test_neutralise_leaves_non_text_alone() -> None:
+    assert neutralise(-5.0) == -5.0 and neutralise(None) is None and neutralise(-3) == -3
+
+
+def test_csv_cells_and_headers_are_neutralised_and_numbers_stay_numbers() -> None:
+    df = pd.DataFrame({"=HEADER()": ["=1+2", "-x", "ok", None], "n": [-1.5, 2.0, -3.0, np.nan],
+                       "i": [-1, 2, 3, 4], "mixed": ["@x", -2.5, "-7", True]})  # fmt: skip
+    rows = list(csv.reader(io.StringIO(csv_bytes(df).decode())))
+    assert rows[0] == ["'=HEADER()", "n", "i", "mixed"]
+    assert rows[1] == ["'=1+2", "-1.5", "-1", "'@x"]
+    assert rows[2] == ["'-x", "2.0", "2", "-2.5"]
+    assert rows[3] == ["ok", "-3.0", "3", "-7"]
+    assert rows[4] == ["", "", "4", "True"]
+    assert df.columns[0] == "=HEADER()" and df.iloc[0, 0] == "=1+2"  # the frame itself is not changed
+
+
+def test_formula_project_and_file_names_are_neutralised_in_every_download(results) -> None:
+    params = Parameters(search_dsstox="no", project_name='=HYPERLINK("http://evil/","x")', pos_input="=1+2.csv")
+    sheets = {
+        **results.sheets,
+        "Analysis Parameters": pd.DataFrame(params.sheet_rows(), columns=["Parameter", "Value"]),
+    }
+    patched = type(results)(**{**results.__dict__, "sheets": sheets})
+    files = output_files(patched, params.project_name)
+    live = []
+    for name, data in files.items():
+        if name.endswith(".csv"):
+            for row in csv.reader(io.StringIO(data.decode())):
+                live += [(name, c) for c in row if c[:1] in ("=", "+", "@", "\t", "\r")]
+    assert not live, live[:5]
+    text = files["csv/Analysis_Parameters.csv"].decode()
+    assert "'=1+2.csv" in text and "'=HYPERLINK" in text
+    assert all(not name.startswith(("=", "-", ".")) for name in files)
+    with zipfile.ZipFile(io.BytesIO(files[next(n for n in files if n.endswith("_QAQC.xlsx"))])) as package:
+        sheet_xml = b"".join(package.read(n) for n in package.namelist() if n.startswith("xl/worksheets/"))
+    assert b"<f>" not in sheet_xml and b"<f " not in sheet_xml and b"=1+2.csv" in sheet_xml
+
+
+@pytest.mark.parametrize(("name", "slug"), [("My project", "My_project"), ("=1+2", "_1_2"), ("-rf /", "rf__"),
+                                             ("..", "nta"), ("", "nta"), ("x" * 300, "x" * 100)])  # fmt: skip
+def test_project_slug_is_a_safe_file_name(name: str, slug: str) -> None:
+    assert project_slug(name) == slug

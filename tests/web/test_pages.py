@@ -208,3 +208,41 @@ def test_healthz(client) -> None:
         page = client.get("/nta/jobs/")
     assert down.status_code == 503 and b"MongoDB" in down.content
     assert page.status_code == 503 and "not reachable" in page.content.decode()
+
+
+@pytest.fixture(scope="module")
+def long_cell_job(django_setup, db: Database) -> str:
+    """A completed job whose table holds a 200 KB cell (over the csv module's 128 KB field limit), a formula-like
+    header and a bare CR in a cell: what the results page must still render."""
+    from nta_web.store import get_store
+
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["Feature ID", "'=HEADER()", "Note"])
+    writer.writerow([1, "x" * 200_000, "a\rb"])
+    writer.writerow([2, "'=1+2", "<script>alert(1)</script>"])
+    store = get_store()
+    job_id = store.create_job("Long cells", {"project_name": "Long cells"},
+                              {"pos": ("pos.csv", b"Mass,Retention_Time\n1,2\n")})  # fmt: skip
+    claim = store.claim(job_id)
+    assert claim is not None
+    table = ResultFile("Final_Occurrence_Matrix.csv", "text/csv", buf.getvalue().encode())
+    store.complete(claim, {"table_Final_Occurrence_Matrix": table}, {"final_features": 2, "warnings": []})
+    return job_id
+
+
+def test_results_page_renders_a_200_kb_cell_cut_short(client, long_cell_job: str) -> None:
+    resp = client.get(f"/nta/jobs/{long_cell_job}/results/")
+    assert resp.status_code == 200
+    text = _text(resp)
+    assert "x" * 300 + "…" in text and "x" * 301 not in text
+    assert len(resp.content) < 50_000
+    assert "<script>alert(1)</script>" not in resp.content.decode() and "<script>alert(1)</script>" in text
+
+
+def test_read_page_cuts_headers_and_cells() -> None:
+    from nta_web.tables import read_page
+
+    data = ("h" * 1000 + ",b\n" + "c" * 200_000 + ",2\n").encode()
+    page = read_page(io.BytesIO(data), 1, 50, cell_chars=10)
+    assert page.header == ["h" * 10 + "…", "b"] and page.rows == [["c" * 10 + "…", "2"]]
