@@ -149,8 +149,9 @@ STATIC_URL = f"{NTA_URL_PREFIX}/static/"
 
 # Uploaded files stay in memory up to the limit (they are parsed and stored from bytes anyway).
 FILE_UPLOAD_MAX_MEMORY_SIZE = NTA_MAX_UPLOAD_BYTES
-# The text fields only (files do not count): about 30 parameters of at most limits.PARAMETER_CHARS each.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+# The text fields only (files do not count). Parameters need a few KB; up to this size an overlong value is
+# still parsed far enough to name its field (nta_web.forms), beyond it Django refuses the body as a whole.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
 USE_TZ = True

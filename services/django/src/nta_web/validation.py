@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 
 from nta_pipeline.errors import InputError
 from nta_pipeline.grouping import design_from_columns
-from nta_pipeline.limits import Deadline, DeadlineExceeded, current
+from nta_pipeline.limits import FILE_NAME_CHARS, Deadline, DeadlineExceeded, current
 from nta_pipeline.params import Parameters
 from nta_pipeline.readers import Table, read_feature_table, read_run_sequence, read_tracers, to_numeric_strict
 from nta_pipeline.tracers import check_run_sequence
@@ -41,9 +41,9 @@ class CheckedUpload:
 
 def _read(role: str, upload: UploadedFile, max_bytes: int) -> tuple[str, bytes]:
     name = PurePath(upload.name or role).name
-    if len(name) > 255 or any(ord(c) < 32 for c in name):
+    if len(name) > FILE_NAME_CHARS or any(ord(c) < 32 or ord(c) == 127 for c in name):
         raise UploadRejected(f"the file name is {len(name)} characters long or holds control characters; use a "
-                             "short plain name (at most 255 characters)", role)  # fmt: skip
+                             f"short plain name (at most {FILE_NAME_CHARS} characters)", role)  # fmt: skip
     if upload.size is not None and upload.size > max_bytes:
         raise UploadRejected(f"{name} is {upload.size / 1048576:.1f} MB; the limit is {max_bytes / 1048576:g} MB "
                              "per file (NTA_MAX_UPLOAD_MB)", role, status=413)  # fmt: skip

@@ -58,7 +58,8 @@ DA_RANGE = Range(0, 10, "Da")
 
 # Longest text of a text parameter, and most items of a list parameter.
 TEXT_CHARS: dict[str, int] = {"project_name": 100, "na_val": 32}
-FILE_NAME_CHARS = 255  # pos_input etc.: the uploaded file's name (file systems allow 255)
+FILE_NAME_CHARS = 200  # pos_input etc.: the uploaded file's name (Django silently cuts names to 255, so the
+# limit must lie below that to be seen at all)
 OTHER_TEXT_CHARS = 64  # any other text parameter (choices, version, datetime)
 LIST_ITEMS = 32  # more than every allowed adduct / loss
 PARAMETER_CHARS = 1000  # any raw value, checked before it is parsed at all

@@ -157,7 +157,8 @@ class Parameters:
         known = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - set(known))
         if unknown:
-            raise ParameterError(f"unknown parameter(s): {', '.join(unknown)}; known: {', '.join(known)}")
+            shown = ", ".join(_brief(k) for k in unknown[:3]) + (", ..." if len(unknown) > 3 else "")
+            raise ParameterError(f"unknown parameter(s): {shown}; known: {', '.join(known)}")
         typed: dict[str, Any] = {}
         for key, raw in values.items():
             typed[key] = _convert(key, known[key].type, raw)
@@ -178,6 +179,11 @@ class Parameters:
             value = getattr(self, key)
             rows.append((label, str(list(value)) if isinstance(value, tuple) else _fmt(value)))
         return rows
+
+
+def _brief(text: str) -> str:
+    """A name as typed when short, else a quoted excerpt (messages list user-supplied names)."""
+    return text if len(text) <= 30 and text.isprintable() else excerpt(text, 30)
 
 
 def _fmt(value: Any) -> str:
@@ -249,7 +255,7 @@ def _validate(p: Parameters) -> None:
             raise ParameterError(f"{key}: {len(value)} items; at most {LIST_ITEMS}")
         bad = [x for x in value if x not in allowed]
         if bad:
-            shown = ", ".join(excerpt(x, 20).strip("'") for x in bad[:3]) + (", ..." if len(bad) > 3 else "")
+            shown = ", ".join(_brief(x) for x in bad[:3]) + (", ..." if len(bad) > 3 else "")
             raise ParameterError(f"{key}: unknown value(s) {shown}; allowed: {', '.join(allowed)}")
 
     for f in dataclasses.fields(p):

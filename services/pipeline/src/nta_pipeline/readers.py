@@ -122,6 +122,7 @@ def _header_names(header: str, name: str, line: int, lim: Limits) -> list[str]:
     if len(header) > lim.max_header_chars:
         raise InputError(f"the header line is {len(header):,} characters long; at most {lim.max_header_chars:,} "
                          "(NTA_MAX_HEADER_CHARS)", file=name, row=line)  # fmt: skip
+    _long_part(header, lim.max_column_name_chars, "column name", "NTA_MAX_COLUMN_NAME_CHARS", name, line)
     names = _split_line(header, name, line, lim)  # C-speed even for 200,000 names; pandas is what is slow
     if len(names) > lim.max_columns:
         raise InputError(f"{len(names):,} columns; at most {lim.max_columns:,} (NTA_MAX_COLUMNS)", file=name,
@@ -132,6 +133,15 @@ def _header_names(header: str, name: str, line: int, lim: Limits) -> list[str]:
                          f"(NTA_MAX_COLUMN_NAME_CHARS); it starts {excerpt(long, 30)}", file=name,
                          row=line)  # fmt: skip
     return [n.strip() for n in names]
+
+
+def _long_part(line: str, limit: int, what: str, variable: str, name: str, row: int) -> None:
+    """Refuse a comma-free stretch (quotes aside) longer than any allowed cell before the csv module, whose own
+    limit (128 KB per field) would give a vaguer message."""
+    longest = max(line.split(","), key=len).strip('"')
+    if len(longest) > limit:
+        raise InputError(f"a {what} is at least {len(longest):,} characters long; at most {limit:,} ({variable}); "
+                         f"it starts {excerpt(longest, 20)}", file=name, row=row)  # fmt: skip
 
 
 def _split_line(line: str, name: str, row: int, lim: Limits) -> list[str]:
@@ -159,6 +169,7 @@ def _check_size(
     for line_no, line in numbered[1:]:
         if len(line) <= lim.max_cell_chars:
             continue
+        _long_part(line, lim.max_cell_chars, "cell", "NTA_MAX_CELL_CHARS", name, line_no)
         cells = _split_line(line, name, line_no, lim)
         long = next((i for i, c in enumerate(cells) if len(c) > lim.max_cell_chars), None)
         if long is not None:
