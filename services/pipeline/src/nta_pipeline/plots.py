@@ -1,7 +1,18 @@
 """QA/QC figures: feature-occurrence heatmap, CV scatterplot and tracer run-sequence plots.
 
 Figures are built on `matplotlib.figure.Figure` + `FigureCanvasAgg` and never touch pyplot, so there is no
-global figure registry or backend switch and the functions are safe to call from Dask worker threads.
+global figure registry or backend switch and the functions are safe to call from Dask worker threads. Each
+figure is split into its data (computed here without matplotlib: classes, points, counts) and its drawing
+(`draw_*`, which return PNG bytes), so `nta_pipeline.render` can draw in another process while the summary is
+known at once. matplotlib is imported only by the drawing code: `import nta_pipeline.plots` stays cheap.
+
+Drawing cost is almost all matplotlib's per-tick Python work (each axis recomputes its ticks for every tight-bbox
+query of the constrained layout), so two things that repeated it are avoided, both without changing a pixel:
+`Figure.savefig` drew a laid-out figure once more before its real draw (we print the canvas directly), and an
+axes title left at its automatic height re-measures the y axis on every layout query (the CV panels and the
+tracer panels with a log axis pin it at y = 1, the height it got anyway: nothing sits above those axes; linear
+tracer axes may show an offset text there and the heatmap's title is moved, so both keep the automatic height).
+The PNGs are pixel-identical to those of `savefig`; tests/pipeline/test_plot_reference.py holds the proof.
 
 Differences from the original, each a fix:
 - heatmap: blank rows honour the blank replicate threshold (the original always painted them grey);
@@ -13,16 +24,18 @@ Differences from the original, each a fix:
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import BoundaryNorm, ListedColormap
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
+
+if TYPE_CHECKING:
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.figure import Figure
 
 # Resolution per figure; module-level so callers/tests can lower it. Pixel size = inches × dpi.
 HEATMAP_DPI = 50
@@ -49,11 +62,26 @@ _GRID_SHAPES = (
 )
 
 
-def _save(fig: Figure, out: Path, dpi: int) -> None:
+def _figure(width: float, height: float, dpi: int) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """The figure as PNG, drawn once (the figure's dpi is the output resolution)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    buf = io.BytesIO()
+    # Not fig.savefig: with a layout engine it runs a whole extra draw before the real one.
+    FigureCanvasAgg(fig).print_png(buf)
+    return buf.getvalue()
+
+
+def _write(out: Path, png: bytes) -> None:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    FigureCanvasAgg(fig)  # attaches itself to fig; savefig then renders with Agg, no pyplot involved
-    fig.savefig(out, dpi=dpi, format="png")
+    out.write_bytes(png)
 
 
 def _fmt(x: float) -> str:
@@ -65,6 +93,8 @@ def _fmt(x: float) -> str:
 
 def occurrence_colormap() -> tuple[ListedColormap, BoundaryNorm]:
     """Colormap + norm mapping class codes 0/1/2 to fixed colours, independent of which codes occur."""
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
     cmap = ListedColormap(list(OCCURRENCE_COLORS))
     return cmap, BoundaryNorm([-0.5, 0.5, 1.5, 2.5], cmap.N)
 
@@ -137,6 +167,15 @@ def heatmap_title(n_cells: int, min_rep: float, min_rep_blank: float, max_cv: fl
     )
 
 
+def occurrence_counts(classes: np.ndarray) -> dict[str, int]:
+    """Cells per class, as reported in the summary and on the colour bar."""
+    return {
+        "no_occurrence": int((classes == NO_OCCURRENCE).sum()),
+        "white": int((classes == CV_OK).sum()),
+        "red": int((classes == CV_HIGH).sum()),
+    }
+
+
 def occurrence_heatmap(
     stats: pd.DataFrame,
     blank_roots: list[str],
@@ -158,26 +197,28 @@ def occurrence_heatmap(
         max_cv=max_cv,
         mrl_k=mrl_k,
     )
-    counts = {
-        "no_occurrence": int((classes == NO_OCCURRENCE).sum()),
-        "white": int((classes == CV_OK).sum()),
-        "red": int((classes == CV_HIGH).sum()),
-    }
+    title = heatmap_title(classes.size, min_rep, min_rep_blank, max_cv, mrl_k)
+    _write(out, draw_occurrence_heatmap(classes, list(blank_roots) + list(sample_roots), title=title, max_cv=max_cv))
+    return occurrence_counts(classes)
+
+
+def draw_occurrence_heatmap(classes: np.ndarray, labels: list[str], *, title: str, max_cv: float) -> bytes:
+    """PNG of the class matrix (rows = groups named by `labels`, columns = features)."""
+    counts = occurrence_counts(classes)
     n_groups, n_features = classes.shape
-    fig = Figure(figsize=(40, 15), layout="constrained")
+    fig = _figure(40, 15, HEATMAP_DPI)
     ax = fig.add_subplot()
-    ax.set_title(heatmap_title(classes.size, min_rep, min_rep_blank, max_cv, mrl_k), fontsize=36)
+    ax.set_title(title, fontsize=36)
     if n_features == 0 or n_groups == 0:
         ax.text(0.5, 0.5, "no features", ha="center", va="center", fontsize=48, transform=ax.transAxes)
         ax.set_axis_off()
-        _save(fig, out, HEATMAP_DPI)
-        return counts
+        return png_bytes(fig)
 
     # Least-"white" features first; stable so ties keep the table's row order.
     order = feature_order(classes)
     cmap, norm = occurrence_colormap()
     image = ax.imshow(classes[:, order], aspect="auto", interpolation="nearest", cmap=cmap, norm=norm)
-    ax.set_yticks(range(n_groups), labels=list(blank_roots) + list(sample_roots), fontsize=20)
+    ax.set_yticks(range(n_groups), labels=labels, fontsize=20)
     ax.set_xticks([])
     ax.set_ylabel("Sample Set", fontsize=28)
     ax.set_xlabel(f"Feature ID (n = {n_features})", fontsize=28)
@@ -191,8 +232,7 @@ def occurrence_heatmap(
         fontsize=24,
     )
     cbar.outline.set_edgecolor("black")
-    _save(fig, out, HEATMAP_DPI)
-    return counts
+    return png_bytes(fig)
 
 
 # ----------------------------------------------------------------------------------------- CV scatter
@@ -218,6 +258,24 @@ def log_limits(values: np.ndarray) -> tuple[float, float]:
     return (lo, hi * 10) if hi <= lo else (lo, hi)
 
 
+def cv_panels(
+    stats: pd.DataFrame, blank_roots: Sequence[str], sample_roots: Sequence[str], is_tracer: pd.Series
+) -> list[tuple[str, pd.DataFrame]]:
+    """(panel label, points with mean/cv/tracer) for the blanks and the non-blanks panel."""
+    # Align by label; rows missing from is_tracer (or NaN there) are unknowns.
+    tracer = is_tracer.reindex(stats.index, fill_value=False).eq(True).to_numpy()
+    return [("Blanks", _cv_points(stats, blank_roots, tracer)), ("Non-blanks", _cv_points(stats, sample_roots, tracer))]
+
+
+def cv_counts(panels: list[tuple[str, pd.DataFrame]], max_cv: float) -> dict[str, int]:
+    all_points = pd.concat([p for _, p in panels], ignore_index=True)
+    return {
+        "points": len(all_points),
+        "tracer_points": int(all_points["tracer"].sum()),
+        "above": int((all_points["cv"] > max_cv).sum()),
+    }
+
+
 def cv_scatterplot(
     stats: pd.DataFrame,
     blank_roots: list[str],
@@ -228,16 +286,17 @@ def cv_scatterplot(
     out: Path,
 ) -> dict[str, int]:
     """Write the CV-vs-abundance scatterplot PNG (blanks | non-blanks); return point counts."""
-    # Align by label; rows missing from is_tracer (or NaN there) are unknowns.
-    tracer = is_tracer.reindex(stats.index, fill_value=False).eq(True).to_numpy()
-    panels = [
-        ("Blanks", _cv_points(stats, blank_roots, tracer)),
-        ("Non-blanks", _cv_points(stats, sample_roots, tracer)),
-    ]
-    all_points = pd.concat([p for _, p in panels], ignore_index=True)
-    x_lo, x_hi = log_limits(all_points["mean"].to_numpy(dtype=float))
+    panels = cv_panels(stats, blank_roots, sample_roots, is_tracer)
+    _write(out, draw_cv_scatterplot(panels, max_cv=max_cv))
+    return cv_counts(panels, max_cv)
 
-    fig = Figure(figsize=(15, 5), layout="constrained")
+
+def draw_cv_scatterplot(panels: list[tuple[str, pd.DataFrame]], *, max_cv: float) -> bytes:
+    """PNG of the two CV panels of `cv_panels`."""
+    all_means = np.concatenate([p["mean"].to_numpy(dtype=float) for _, p in panels])
+    x_lo, x_hi = log_limits(all_means)
+
+    fig = _figure(15, 5, SCATTER_DPI)
     axes = fig.subplots(1, 2)
     for ax, (label, pts) in zip(axes, panels, strict=True):
         # Tracers drawn last so they sit on top of the (usually far more numerous) unknowns.
@@ -265,7 +324,7 @@ def cv_scatterplot(
         ax.set_xlim(x_lo, x_hi)
         ax.set_ylim(0, 2.5)
         ax.set_yticks(np.arange(0, 2.51, 0.5))
-        ax.set_title(f"CV vs. Abundance: {label}", fontsize=18, weight="bold")
+        ax.set_title(f"CV vs. Abundance: {label}", fontsize=18, weight="bold", y=1.0)
         ax.set_xlabel("Mean Abundance", fontsize=14)
         ax.set_ylabel("CV", fontsize=14)
         ax.tick_params(axis="both", which="both", labelsize=12)
@@ -273,12 +332,7 @@ def cv_scatterplot(
         legend.get_frame().set_facecolor("lightgray")
         legend.get_frame().set_edgecolor("black")
         legend.get_frame().set_alpha(1)
-    _save(fig, out, SCATTER_DPI)
-    return {
-        "points": len(all_points),
-        "tracer_points": int(all_points["tracer"].sum()),
-        "above": int((all_points["cv"] > max_cv).sum()),
-    }
+    return png_bytes(fig)
 
 
 # ------------------------------------------------------------------------------ tracer run sequence
@@ -331,6 +385,22 @@ def tracer_run_sequence_plots(
     out_prefix: Path,
 ) -> list[Path]:
     """Write tracer abundance-vs-injection-order figures (≤16 panels each); return the PNG paths."""
+    out_prefix = Path(out_prefix)
+    paths = []
+    for fig_no, png in enumerate(draw_tracer_figures(tracers, run_sequence, mode=mode, yaxis=yaxis,
+                                                     trendline=trendline), start=1):  # fmt: skip
+        path = out_prefix.with_name(f"{out_prefix.name}_{fig_no}.png")
+        _write(path, png)
+        paths.append(path)
+    return paths
+
+
+def draw_tracer_figures(
+    tracers: pd.DataFrame, run_sequence: pd.DataFrame, *, mode: str, yaxis: str, trendline: bool
+) -> list[bytes]:
+    """PNG of each tracer figure (figure n holds tracers 16(n-1)+1 .. 16n)."""
+    from matplotlib.lines import Line2D
+
     if tracers.empty:
         return []
     n_injections = len(run_sequence)
@@ -339,13 +409,12 @@ def tracer_run_sequence_plots(
     colors = group_colors(full_order["group"].tolist())
     order = full_order[full_order["name"].isin([str(c) for c in tracers.columns])]
     column_of = {str(c): c for c in tracers.columns}
-    out_prefix = Path(out_prefix)
-    paths: list[Path] = []
+    pngs: list[bytes] = []
 
-    for fig_no, start in enumerate(range(0, len(tracers), MAX_TRACERS_PER_FIGURE), start=1):
+    for start in range(0, len(tracers), MAX_TRACERS_PER_FIGURE):
         chunk = tracers.iloc[start : start + MAX_TRACERS_PER_FIGURE]
         n_rows, n_cols = grid_shape(len(chunk))
-        fig = Figure(figsize=(14, 8), layout="constrained")
+        fig = _figure(14, 8, TRACER_DPI)
         axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
         for ax, (_, row) in zip(axes, chunk.iterrows(), strict=False):
             raw = pd.Series([row[column_of[n]] for n in order["name"]], index=order.index, dtype=object)
@@ -363,7 +432,8 @@ def tracer_run_sequence_plots(
                         if log:  # drop the part of the curve a log axis cannot show
                             ys = np.where(ys > 0, ys, np.nan)
                         ax.plot(xs, ys, color=colors[group], linewidth=1.5)
-            ax.set_title(str(row["Chemical Name"]), fontsize=9)
+            # A log axis has no offset text, so nothing can push the title up: pin it (see the module docstring).
+            ax.set_title(str(row["Chemical Name"]), fontsize=9, **({"y": 1.0} if log else {}))
             ax.set_yscale("log" if log else "linear")
             ax.set_xlim(0, n_injections + 1)
             ax.tick_params(labelsize=7)
@@ -380,7 +450,5 @@ def tracer_run_sequence_plots(
             for c in colors.values()
         ]
         fig.legend(handles, list(colors), loc="outside right upper", title="Sample Group", fontsize=9)
-        path = out_prefix.with_name(f"{out_prefix.name}_{fig_no}.png")
-        _save(fig, path, TRACER_DPI)
-        paths.append(path)
-    return paths
+        pngs.append(png_bytes(fig))
+    return pngs
