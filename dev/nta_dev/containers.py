@@ -37,9 +37,8 @@ SCHEDULER_COMMAND = ["dask", "scheduler", "--port", "8786", "--dashboard-address
                      "--dashboard-prefix", "/nta/dask", "--preload", "nta_pipeline.reaper"]  # fmt: skip
 WORKER_COMMAND = ["dask", "worker", "tcp://nta-dask-scheduler:8786", "--nthreads", "1", "--memory-limit", "0",
                   "--dashboard-address", ":8788", "--name", "worker-1"]  # fmt: skip
-# Dev target: a code change (a file synced into /app) restarts the worker process, not the container.
-WATCHMEDO = ["watchmedo", "auto-restart", "--directory", "/app/services/pipeline/src", "--patterns", "**/*.py",
-             "--recursive", "--signal", "SIGTERM", "--kill-after", "5", "--"]  # fmt: skip
+# Dev target: a code change (a file synced into /app) is reloaded inside the running worker (nta_devserver.dask).
+DEV_WORKER_PRELOAD = ["--preload", "nta_devserver.dask"]
 
 
 class ContainerStackError(ToolkitError):
@@ -65,7 +64,7 @@ def environment(secret_key: str, extra: Mapping[str, str] | None = None) -> dict
 
 
 def worker_command(target: str) -> list[str]:
-    return [*WATCHMEDO, *WORKER_COMMAND] if target == "dev" else list(WORKER_COMMAND)
+    return [*WORKER_COMMAND, *DEV_WORKER_PRELOAD] if target == "dev" else list(WORKER_COMMAND)
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """The local stack: every service of the NTA stack as a local process, no cluster needed (`./inv up`).
 
 honcho runs the processes and stops them all on Ctrl-C. Code changes reload: Django and Flask through gunicorn
-`--reload` (the master process stays, workers restart), the Dask workers through `watchmedo auto-restart`, nginx
-through `watchmedo shell-command` re-rendering its config and running `nginx -s reload`.
+`--reload` (the master process stays, workers restart), the Dask worker in place (`--preload nta_devserver.dask`),
+nginx through `watchmedo shell-command` re-rendering its config and running `nginx -s reload`.
 
     python -m nta_dev.localstack [--port-offset N] [--state-dir DIR]
 """
@@ -155,11 +155,14 @@ def processes(cfg: StackConfig) -> dict[str, str]:
         "scheduler": f"{_venv_bin('dask')} scheduler --host 127.0.0.1 --port {cfg.port('scheduler')} "
                      f"--dashboard-address 127.0.0.1:{cfg.port('dashboard')} --dashboard-prefix /nta/dask "
                      "--preload nta_pipeline.reaper",
+        # The worker reloads our code in place (--preload nta_devserver.dask); watchmedo only restarts it when it
+        # died or a dependency file changed.
         "worker": f"{_venv_bin('watchmedo')} auto-restart "
-                  f"--directory {shlex.quote(str(cfg.source_root / SRC_DIRS[0]))} "
-                  "--patterns '**/*.py' --recursive --signal SIGTERM --kill-after 5 -- "
+                  f"--directory {shlex.quote(str(cfg.source_root / 'services/pipeline'))} "
+                  "--patterns '**/pyproject.toml' --signal SIGTERM --kill-after 5 -- "
                   f"{_venv_bin('dask')} worker {scheduler} --no-nanny --nthreads {cfg.worker_threads} --memory-limit 0 "
-                  f"--no-dashboard --local-directory {shlex.quote(str(cfg.state_dir / 'dask'))}",
+                  f"--no-dashboard --local-directory {shlex.quote(str(cfg.state_dir / 'dask'))} "
+                  "--preload nta_devserver.dask",
         "nginx": f"{NGINX_BIN} -c {nginx_conf} -g 'daemon off;{nginx_user}'",
         "nginx-reload": f"{_venv_bin('watchmedo')} shell-command --patterns '**/*.template' --wait --drop "
                         f"--command {shlex.quote(reload_nginx)} {shlex.quote(str(cfg.nginx_dir))}",

@@ -50,9 +50,11 @@ def test_dev_code_is_editable_and_writable_by_the_app_user(built, docker_client,
         assert sh(docker_client, f"{name}:dev", f"touch {folder}/_probe.py && echo ok") == "ok"
 
 
-def test_dask_dev_has_watchmedo_and_prod_does_not(built, docker_client) -> None:
-    assert sh(docker_client, "nta-dask:dev", "command -v watchmedo") == "/opt/venv/bin/watchmedo"
-    assert sh(docker_client, "nta-dask:prod", "command -v watchmedo; true") == ""
+@pytest.mark.parametrize("name", ["nta-django", "nta-flask", "nta-dask"])
+def test_dev_images_have_the_reloader_and_debugger_and_prod_does_not(built, docker_client, name: str) -> None:
+    probe = "python -c 'import nta_devserver.gunicorn, debugpy; print(\"yes\")' 2>/dev/null; true"
+    assert sh(docker_client, f"{name}:dev", probe) == "yes"
+    assert sh(docker_client, f"{name}:prod", probe) == ""
 
 
 @pytest.mark.parametrize("target", TARGETS)

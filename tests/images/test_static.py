@@ -12,7 +12,7 @@ from docker.utils.build import exclude_paths
 
 from nta_dev import base_image, containers
 from nta_dev.images import IMAGES, MONGO_STANDIN, REPO
-from tests.manifests.contract import DEV_WORKER_WRAPPER, SCHEDULER_COMMAND, WORKER_COMMAND
+from tests.manifests.contract import DEV_WORKER_PRELOAD, SCHEDULER_COMMAND, WORKER_COMMAND
 
 DOCKERFILES = {spec.name: REPO / spec.dockerfile for spec in [*IMAGES.values(), MONGO_STANDIN]}
 
@@ -57,7 +57,7 @@ def test_container_stack_runs_the_manifest_commands() -> None:
     assert containers.SCHEDULER_COMMAND == SCHEDULER_COMMAND
     # Kubernetes names workers after the pod ($(POD_NAME)); the container stack has one worker with a fixed name.
     assert containers.WORKER_COMMAND[:-1] == WORKER_COMMAND[:-1]
-    assert containers.worker_command("dev") == DEV_WORKER_WRAPPER + containers.WORKER_COMMAND
+    assert containers.worker_command("dev") == containers.WORKER_COMMAND + DEV_WORKER_PRELOAD
     assert containers.worker_command("prod") == containers.WORKER_COMMAND
 
 

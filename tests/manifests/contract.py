@@ -64,12 +64,9 @@ WORKER_COMMAND = [
     "dask", "worker", "tcp://nta-dask-scheduler:8786", "--nthreads", "1", "--memory-limit", "0",
     "--dashboard-address", ":8788", "--name", "$(POD_NAME)",
 ]  # fmt: skip
-# The dev overlay runs the dev images: watchmedo restarts the worker process when synced code changes.
-DEV_WORKER_WRAPPER = [
-    "watchmedo", "auto-restart", "--directory", "/app/services/pipeline/src", "--patterns", "**/*.py", "--recursive",
-    "--signal", "SIGTERM", "--kill-after", "5", "--",
-]  # fmt: skip
-WORKER_COMMANDS = {"dev": DEV_WORKER_WRAPPER + WORKER_COMMAND, "aws": WORKER_COMMAND}
+# The dev overlay runs the dev images: the worker reloads synced code in place (nta_devserver.dask).
+DEV_WORKER_PRELOAD = ["--preload", "nta_devserver.dask"]
+WORKER_COMMANDS = {"dev": WORKER_COMMAND + DEV_WORKER_PRELOAD, "aws": WORKER_COMMAND}
 HPA_MAX_REPLICAS = {"dev": 2, "aws": 8}
 BASE_HPA_MAX_REPLICAS = 4
 DEV_NODE_PORT = 31000

@@ -11,7 +11,8 @@ import pytest
 from nta_dev.localstack import REPO, BackgroundStack, StackConfig, StackError, free_port_offset
 
 # What the local stack runs from; copied so the tests edit a scratch tree, never the checkout.
-COPIED = ("services/pipeline/src", "services/django/src", "services/flask/src", "services/nginx")
+COPIED = ("services/pipeline/src", "services/pipeline/pyproject.toml", "services/django/src", "services/flask/src",
+          "services/nginx")
 
 
 def _is_gunicorn(cmd: list[str]) -> bool:
@@ -49,7 +50,11 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
     tmp = tmp_path_factory.mktemp("reload")
     root = tmp / "src"
     for rel in COPIED:
-        shutil.copytree(REPO / rel, root / rel, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        if (REPO / rel).is_file():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / rel, root / rel)
+        else:
+            shutil.copytree(REPO / rel, root / rel, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     cfg = StackConfig(port_offset=free_port_offset(), state_dir=tmp / "state", source_root=root)
     background = BackgroundStack(cfg, tmp / "stack.log")
     try:

@@ -193,7 +193,7 @@ def check_live_update_paths(result: TiltResult) -> None:
         for only in target.only:
             folder = _join(target.context, only)
             for dep in sorted(d for name in DEPENDENCY_FILES for d in folder.rglob(name)) if folder.is_dir() else []:
-                if dep not in fallback:
+                if not any(_inside(dep, f) for f in fallback):  # a folder in fall_back_on covers its files
                     raise TiltfileCheckError(f"docker_build({target.ref!r}): {_rel(dep, result.root)} is in "
                                              "only= but not in fall_back_on: a dependency change must rebuild")
 
@@ -339,8 +339,17 @@ def dockerfile_command(text: str, target: str) -> list[str]:
     return stages.get(target, ("", []))[1]
 
 
+DASK_RELOADER = "nta_devserver.dask"
+
+
+def _preloads(argv: list[str], module: str) -> bool:
+    return any(a == "--preload" and b == module for a, b in zip(argv, argv[1:], strict=False)) and "worker" in argv
+
+
 def check_process_reload(result: TiltResult) -> None:
-    """Each workload whose code is synced picks the change up: gunicorn --reload, or wrapped in watchmedo."""
+    """Each workload whose code is synced picks the change up: gunicorn --reload, a Dask worker with
+    `--preload nta_devserver.dask` (which reloads nta_pipeline, synced to services/pipeline/src), or a command
+    wrapped in watchmedo."""
     images = result.images()
     for name, obj in result.workloads().items():
         container = obj["spec"]["template"]["spec"]["containers"][0]
@@ -356,11 +365,15 @@ def check_process_reload(result: TiltResult) -> None:
             argv = dockerfile_command(target.dockerfile, target.target)
         if "--reload" in argv:
             continue
-        if argv[:2] != ["watchmedo", "auto-restart"] or "--directory" not in argv:
+        if _preloads(argv, DASK_RELOADER):
+            watched = Path(f"{APP_ROOT}/services/pipeline/src")
+        elif argv[:2] == ["watchmedo", "auto-restart"] and "--directory" in argv:
+            watched = Path(argv[argv.index("--directory") + 1])
+        else:
             raise TiltfileCheckError(f"{name} runs {argv[:3]}..., which ignores synced code: use gunicorn --reload, "
-                                     "or wrap it as `watchmedo auto-restart --directory DIR --recursive -- ...` "
-                                     "(the dev overlay or the dev target's CMD)")
-        watched = Path(argv[argv.index("--directory") + 1])
+                                     f"`dask worker ... --preload {DASK_RELOADER}`, or wrap it as `watchmedo "
+                                     "auto-restart --directory DIR --recursive -- ...` (the dev overlay or the dev "
+                                     "target's CMD)")
         if not all(_inside(Path(s), watched) for s in synced):
             raise TiltfileCheckError(f"{name} watches {watched}, but live_update syncs to {synced}")
 

@@ -56,6 +56,11 @@ def worker(root: Path, command: list[str]) -> TiltResult:
     return tilt_result(root, manifest("nta-dask-worker", objects=objects, images=[image("nta-dask", root, [sync])]))
 
 
+def test_worker_reloading_in_place_passes(tmp_path: Path) -> None:
+    command = ["dask", "worker", "tcp://nta-dask-scheduler:8786", "--preload", "nta_devserver.dask"]
+    checks.check_process_reload(worker(tmp_path, command))
+
+
 def test_worker_wrapped_in_watchmedo_passes(tmp_path: Path) -> None:
     command = ["watchmedo", "auto-restart", "--directory", "/app/services/pipeline/src", "--patterns", "**/*.py",
                "--recursive", "--", "dask", "worker", "tcp://nta-dask-scheduler:8786"]
@@ -65,8 +70,9 @@ def test_worker_wrapped_in_watchmedo_passes(tmp_path: Path) -> None:
 @pytest.mark.parametrize("command", [
     ["dask", "worker", "tcp://nta-dask-scheduler:8786"],
     ["watchmedo", "auto-restart", "--directory", "/app/services/flask/src", "--", "dask", "worker"],
+    ["dask", "worker", "tcp://nta-dask-scheduler:8786", "--preload", "nta_pipeline.reaper"],
     [],  # no command in the YAML: the dev stage's CMD, a plain `dask scheduler`
-], ids=["plain", "watching-elsewhere", "dockerfile-cmd"])
+], ids=["plain", "watching-elsewhere", "other-preload", "dockerfile-cmd"])
 def test_worker_not_reloading_fails(tmp_path: Path, command: list[str]) -> None:
     with pytest.raises(checks.TiltfileCheckError, match="nta-dask-worker"):
         checks.check_process_reload(worker(tmp_path, command))

@@ -1,13 +1,14 @@
 """Config of the reloading dev server: `gunicorn --reload -c python:nta_web.gunicorn_dev nta_web.wsgi:application`.
 
-gunicorn loads this module in its master. Importing the heavy third-party libraries here means the worker that
-`--reload` forks after a save starts with them in memory and imports only this project's code. Nothing of nta_web
-or nta_pipeline is imported (a test checks): every reload still runs fresh project modules.
+gunicorn loads this module in its master. The heavy third-party libraries imported here are inherited by the
+worker `--reload` forks after a save, which then imports only this project's code. Nothing of nta_web or
+nta_pipeline is imported (a test checks): every reload still runs fresh project modules. `worker_int` and
+`worker_exit` make the old worker stop at once; NTA_DEBUG=PORT runs the master under debugpy (nta_devserver.debug).
 """
 
-import importlib
+from nta_devserver.debug import start_from_env
+from nta_devserver.gunicorn import preload, worker_exit, worker_int  # noqa: F401  (gunicorn reads its hooks here)
 
-PRELOADED = ("django.core.handlers.wsgi", "django.urls", "django.template", "django.db.models", "pandas", "numpy",
-             "pymongo", "gridfs", "dateutil.parser", "sqlparse")
-for _module in PRELOADED:
-    importlib.import_module(_module)
+preload("django.core.handlers.wsgi", "django.urls", "django.template", "django.db.models", "pandas", "numpy",
+        "pymongo", "gridfs", "dateutil.parser", "sqlparse")
+start_from_env()
