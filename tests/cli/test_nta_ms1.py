@@ -2,6 +2,7 @@
 exit 2, nothing written in --out."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,9 +17,9 @@ GOOD = (
 )
 
 
-def nta(*args: str) -> subprocess.CompletedProcess:
+def nta(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "nta_pipeline.cli", *args], capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+                          timeout=120, env={**os.environ, **(env or {})})  # fmt: skip
 
 
 def write(tmp: Path, name: str, text: str | bytes) -> Path:
@@ -51,6 +52,26 @@ def test_full_run_on_the_shipped_export(ms1_data: Path, tmp_path: Path) -> None:
     assert len(list(out.glob("*.png"))) == 4
     progress = [line for line in proc.stderr.splitlines() if line.startswith("[")]
     assert progress[0].endswith("Reading input files") and progress[-1].endswith("Completed")
+
+
+def test_plot_worker_and_in_process_drawing_write_the_same_files(ms1_data: Path, tmp_path: Path) -> None:
+    d = ms1_data
+    args = ["run", "--pos", str(d / "pooled_blood_pos_MPP.csv"), "--tracers", str(d / "pooled_blood_tracers.csv"),
+            "--run-sequence-pos", str(d / "pooled_blood_run_sequence_pos.csv"), "--no-search", "--quiet"]  # fmt: skip
+    outs = {}
+    for workers in ("0", "1"):
+        outs[workers] = tmp_path / f"w{workers}"
+        proc = nta(*args, "--out", str(outs[workers]), env={"NTA_RENDER_WORKERS": workers})
+        assert proc.returncode == 0, proc.stderr
+    names = sorted(p.name for p in outs["0"].glob("*.png"))
+    assert names == ["Example_nta_cv_scatterplot.png", "Example_nta_occurrence_heatmap.png",
+                     "Example_nta_tracer_plot_pos_1.png"]  # fmt: skip
+    for name in names:
+        assert (outs["1"] / name).read_bytes() == (outs["0"] / name).read_bytes(), name
+    summaries = [json.loads((outs[w] / "summary.json").read_text()) for w in ("0", "1")]
+    for s in summaries:
+        del s["seconds"], s["steps"], s["parameters"]["datetime"]  # when and how long, not what
+    assert summaries[0] == summaries[1]
 
 
 def test_pos_only_and_adduct_options(tmp_path: Path) -> None:

@@ -3,21 +3,23 @@
     nta-ms1 run --pos POS.csv --neg NEG.csv --tracers T.csv --run-sequence-pos RP.csv \
         --run-sequence-neg RN.csv --out results/ [--no-search] [--set KEY=VALUE ...]
     nta-ms1 params        # every parameter with its default and meaning
+
+Start-up matters for a command that runs for about a second: `run` forks its plot worker (nta_pipeline.render)
+before anything heavy is imported, and imports pandas, the workflow and the writers only then, so the worker's
+matplotlib import overlaps the main process's; the search client (requests) is imported only to search.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import sys
 from pathlib import Path
 
 from .errors import InputError, NtaError, ParameterError, StepError
-from .outputs import write_outputs
 from .params import HELP, LABELS, Parameters
-from .search import ApiSearcher
-from .workflow import Inputs, run_workflow
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -75,19 +77,31 @@ def _progress_printer(quiet: bool):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    params = _parameters(args)
-    for label, path in (("--pos", args.pos), ("--neg", args.neg), ("--tracers", args.tracers),
-                        ("--run-sequence-pos", args.run_sequence_pos),
-                        ("--run-sequence-neg", args.run_sequence_neg)):  # fmt: skip
-        if path is not None and not path.is_file():
-            raise InputError(f"{label}: no such file", file=str(path))
-    searcher = None
-    if params.search_dsstox == "yes" and args.api_url:
-        searcher = ApiSearcher(args.api_url, job_id="cli")
-    inputs = Inputs(pos=args.pos, neg=args.neg, tracers=args.tracers, run_sequence_pos=args.run_sequence_pos,
-                    run_sequence_neg=args.run_sequence_neg)  # fmt: skip
-    results = run_workflow(inputs, params, progress=_progress_printer(args.quiet), searcher=searcher)
-    write_outputs(results, args.out, params.project_name)
+    from .render import RenderPool, default_workers
+
+    workers = default_workers()
+    # First of all: the worker warms up while everything below runs.
+    with RenderPool(workers) if workers else contextlib.nullcontext() as renderer:
+        params = _parameters(args)
+        for label, path in (("--pos", args.pos), ("--neg", args.neg), ("--tracers", args.tracers),
+                            ("--run-sequence-pos", args.run_sequence_pos),
+                            ("--run-sequence-neg", args.run_sequence_neg)):  # fmt: skip
+            if path is not None and not path.is_file():
+                raise InputError(f"{label}: no such file", file=str(path))
+        from .outputs import write_outputs
+        from .workflow import Inputs, run_workflow
+
+        searcher = None
+        if params.search_dsstox == "yes" and args.api_url:
+            from .search import ApiSearcher
+
+            searcher = ApiSearcher(args.api_url, job_id="cli")
+        inputs = Inputs(pos=args.pos, neg=args.neg, tracers=args.tracers, run_sequence_pos=args.run_sequence_pos,
+                        run_sequence_neg=args.run_sequence_neg)  # fmt: skip
+        results = run_workflow(inputs, params, progress=_progress_printer(args.quiet), searcher=searcher,
+                               renderer=renderer)  # fmt: skip
+        # Builds the workbook and CSVs first and reads the plots last, so the worker draws meanwhile.
+        write_outputs(results, args.out, params.project_name)
     for warning in results.summary["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
     s = results.summary

@@ -2,17 +2,18 @@
 
 `run_workflow` reports each step through a progress callback `(step name, fraction done)` and records
 per-step timings; a failing step raises `StepError` naming it ("Failed on step: Flagging duplicates").
+With a `renderer` (nta_pipeline.render.RenderPool) the figures are drawn in its worker while the workflow goes on.
 """
 
 from __future__ import annotations
 
 import contextlib
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,9 +25,12 @@ from .errors import InputError, NtaError, StepError
 from .grouping import Design, design_from_columns
 from .params import NEUTRAL_LOSSES, Parameters
 from .readers import Source, Table, read_feature_table, read_run_sequence, read_tracers, to_numeric_strict
-from .search import Searcher
 from .stats import add_mrl, add_statistics
 from .tracers import check_run_sequence, match_tracers, tracer_report, tracer_rows
+
+if TYPE_CHECKING:  # the search client imports requests; only a run that searches needs it
+    from .render import PendingPlots, RenderPool
+    from .search import Searcher
 
 Progress = Callable[[str, float], None]
 
@@ -71,7 +75,7 @@ class Inputs:
 class Results:
     sheets: dict[str, pd.DataFrame]
     chemical_results: pd.DataFrame | None
-    plots: dict[str, bytes]
+    plots: Mapping[str, bytes]  # name -> PNG; a render.PendingPlots when drawn by a RenderPool
     summary: dict
 
 
@@ -146,15 +150,40 @@ def _annotate(df: pd.DataFrame, design: Design, params: Parameters, run: _Run, m
     return df
 
 
-def _render(plot: Callable[..., object], name: str, tmp: Path, **kwargs: object) -> tuple[object, bytes]:
-    path = tmp / f"{name}.png"
-    result = plot(out=path, **kwargs)
-    return result, path.read_bytes()
+class _Drawings:
+    """Draws each figure in-process (timed inside its step), or hands it to a RenderPool and goes on."""
+
+    def __init__(self, run: _Run, renderer: RenderPool | None):
+        self.renderer = renderer
+        self.plots: dict[str, bytes] | PendingPlots = {}
+        if renderer is not None:
+            from .render import PendingPlots
+
+            def drawn(step: str, seconds: float) -> None:
+                # A step's time is its share here (the figure's data) plus the drawing in the worker.
+                entry = next(t for t in run.timings if t["name"] == step)
+                entry["seconds"] = round(entry["seconds"] + seconds, 4)
+
+            self.plots = PendingPlots(on_drawn=drawn)
+
+    def draw(self, step: str, name: str, fn: Callable[..., bytes | list[bytes]], *args: object,
+             **kwargs: object) -> None:  # fmt: skip
+        """PNG(s) of `fn(*args, **kwargs)` as plot `name` (a list of PNGs as `name_1`, `name_2`, ...)."""
+        if isinstance(self.plots, dict):
+            png = fn(*args, **kwargs)
+            pngs = {f"{name}_{i}": p for i, p in enumerate(png, start=1)} if isinstance(png, list) else {name: png}
+            self.plots.update(pngs)
+        else:
+            self.plots.add(step, name, self.renderer.submit(fn, *args, **kwargs))
 
 
 def run_workflow(inputs: Inputs, params: Parameters | None = None, *, progress: Progress | None = None,
-                 searcher: Searcher | None = None) -> Results:  # fmt: skip
-    """Run every step of the MS1 workflow; see MS1_SPEC §3 and README ("Differences from the original")."""
+                 searcher: Searcher | None = None, renderer: RenderPool | None = None) -> Results:  # fmt: skip
+    """Run every step of the MS1 workflow; see MS1_SPEC §3 and README ("Differences from the original").
+
+    With a `renderer` the figures are drawn in its worker process and `Results.plots` waits for them when read
+    (a failed drawing then raises StepError naming its step); without one they are drawn here, step by step.
+    """
     params = params or Parameters()
     run = _Run(progress)
     started = time.perf_counter()
@@ -207,36 +236,36 @@ def run_workflow(inputs: Inputs, params: Parameters | None = None, *, progress: 
     stats_all = pd.concat(list(frames.values()), ignore_index=True)
     blank_roots = [g.root for g in design.blank_groups]
     sample_roots = [g.root for g in design.sample_groups]
-    rendered: dict[str, bytes] = {}
+    drawings = _Drawings(run, renderer)
     plot_summary: dict[str, object] = {}
-    with tempfile.TemporaryDirectory(prefix="nta-plots-") as tmpdir:
-        tmp = Path(tmpdir)
-        with run.step("Create heatmap"):
-            plot_summary["occurrence_heatmap"], rendered["occurrence_heatmap"] = _render(
-                plots.occurrence_heatmap, "occurrence_heatmap", tmp, stats=stats_all, blank_roots=blank_roots,
-                sample_roots=sample_roots, min_rep=params.min_replicate_hits,
-                min_rep_blank=params.min_replicate_hits_blanks, max_cv=params.max_replicate_cv,
-                mrl_k=params.mrl_std_multiplier,
+    with run.step("Create heatmap"):
+        classes = plots.classify_occurrences(
+            stats_all, blank_roots, sample_roots, min_rep=params.min_replicate_hits,
+            min_rep_blank=params.min_replicate_hits_blanks, max_cv=params.max_replicate_cv,
+            mrl_k=params.mrl_std_multiplier,
+        )  # fmt: skip
+        plot_summary["occurrence_heatmap"] = plots.occurrence_counts(classes)
+        title = plots.heatmap_title(classes.size, params.min_replicate_hits, params.min_replicate_hits_blanks,
+                                    params.max_replicate_cv, params.mrl_std_multiplier)  # fmt: skip
+        drawings.draw("Create heatmap", "occurrence_heatmap", plots.draw_occurrence_heatmap, classes,
+                      blank_roots + sample_roots, title=title, max_cv=params.max_replicate_cv)  # fmt: skip
+    with run.step("Create scatterplot"):
+        is_tracer = stats_all["Feature ID"].isin(matches["Feature ID"]) if len(matches) else (
+            pd.Series(False, index=stats_all.index))  # fmt: skip
+        panels = plots.cv_panels(stats_all, blank_roots, sample_roots, is_tracer)
+        plot_summary["cv_scatterplot"] = plots.cv_counts(panels, params.max_replicate_cv)
+        drawings.draw("Create scatterplot", "cv_scatterplot", plots.draw_cv_scatterplot, panels,
+                      max_cv=params.max_replicate_cv)  # fmt: skip
+    with run.step("Create tracer plots"):
+        for mode in frames:
+            rows = matches[matches["_mode"] == mode] if len(matches) else matches
+            if len(rows) == 0 or mode not in runseq:
+                continue
+            drawings.draw(
+                "Create tracer plots", f"tracer_plot_{mode}", plots.draw_tracer_figures, rows, runseq[mode],
+                mode="ESI+" if mode == "pos" else "ESI-", yaxis=params.tracer_plot_yaxis_format,
+                trendline=params.tracer_plot_trendline == "yes",
             )  # fmt: skip
-        with run.step("Create scatterplot"):
-            is_tracer = stats_all["Feature ID"].isin(matches["Feature ID"]) if len(matches) else (
-                pd.Series(False, index=stats_all.index))  # fmt: skip
-            plot_summary["cv_scatterplot"], rendered["cv_scatterplot"] = _render(
-                plots.cv_scatterplot, "cv_scatterplot", tmp, stats=stats_all, blank_roots=blank_roots,
-                sample_roots=sample_roots, is_tracer=is_tracer, max_cv=params.max_replicate_cv,
-            )  # fmt: skip
-        with run.step("Create tracer plots"):
-            for mode in frames:
-                rows = matches[matches["_mode"] == mode] if len(matches) else matches
-                if len(rows) == 0 or mode not in runseq:
-                    continue
-                paths = plots.tracer_run_sequence_plots(
-                    rows, runseq[mode], mode="ESI+" if mode == "pos" else "ESI-",
-                    yaxis=params.tracer_plot_yaxis_format, trendline=params.tracer_plot_trendline == "yes",
-                    out_prefix=tmp / f"tracer_plot_{mode}",
-                )  # fmt: skip
-                for path in paths:
-                    rendered[path.stem] = path.read_bytes()
 
     with run.step("Cleaning features"):
         cleaned: dict[str, Cleaned] = {
@@ -281,7 +310,7 @@ def run_workflow(inputs: Inputs, params: Parameters | None = None, *, progress: 
         "seconds": round(time.perf_counter() - started, 4),
     }
     run.progress("Completed", 1.0)
-    return Results(sheets=out_sheets, chemical_results=chemical_results, plots=rendered, summary=summary)
+    return Results(sheets=out_sheets, chemical_results=chemical_results, plots=drawings.plots, summary=summary)
 
 
 def _search(flagged: pd.DataFrame, params: Parameters, searcher: Searcher) -> pd.DataFrame:

@@ -1,0 +1,121 @@
+"""Drawing the plots in worker processes, so they run on the machine's other core.
+
+Drawing is matplotlib's single-threaded Python, so threads cannot overlap it with the workflow; a process can.
+`nta-ms1 run` starts a `RenderPool` before it imports pandas: the worker is forked at once, imports matplotlib and
+draws a small warm-up figure (fonts, the mathtext parser, tick machinery) while the main process imports pandas,
+reads the tables and computes. The workflow then hands each figure's data to the pool (`run_workflow(...,
+renderer=pool)`) and goes on; `Results.plots` is then a `PendingPlots` that waits for the PNGs only when they are
+read, so the workbook and CSVs are written while the figures are drawn.
+
+Without a renderer (the Dask job runner, whose worker threads should not fork) the workflow draws in-process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
+
+from .errors import StepError
+
+PNG = bytes | list[bytes]
+
+
+def default_workers() -> int:
+    """Plot workers for this machine: `NTA_RENDER_WORKERS` if set, else 1 when a second CPU is available, else 0
+    (draw in-process: on one CPU a worker only adds its start-up)."""
+    if (value := os.environ.get("NTA_RENDER_WORKERS", "").strip()) != "":
+        return max(0, int(value))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return 1 if cpus >= 2 else 0
+
+
+def _warm_up() -> None:
+    """Pay matplotlib's one-off costs (imports, font loading, mathtext parser) before the first real figure."""
+    from matplotlib.figure import Figure
+
+    from . import plots
+
+    fig = Figure(figsize=(2, 1), dpi=20, layout="constrained")
+    ax = fig.add_subplot()
+    ax.scatter([1, 2], [3e4, 5e4], c="teal", edgecolors="black")
+    ax.set_yscale("log")
+    ax.set_title("warm-up")
+    plots.png_bytes(fig)
+
+
+def _timed(fn: Callable[..., PNG], args: tuple, kwargs: dict[str, Any]) -> tuple[float, PNG]:
+    start = time.perf_counter()
+    png = fn(*args, **kwargs)
+    return time.perf_counter() - start, png
+
+
+class RenderPool:
+    """Worker processes that draw figures; start it early, close it (or use `with`) when the PNGs are read."""
+
+    def __init__(self, workers: int = 1) -> None:
+        # fork: the worker starts in milliseconds and shares what is already imported. Elsewhere, the default
+        # start method (spawn) works too, only with a slower start.
+        context = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+        self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_warm_up)
+        # The first submit forks the workers (all at once under fork); a no-op makes that happen now.
+        self._executor.submit(int)
+
+    def submit(self, fn: Callable[..., PNG], /, *args: Any, **kwargs: Any) -> Future[tuple[float, PNG]]:
+        """Draw `fn(*args, **kwargs)` in a worker; the future gives (seconds spent drawing, PNG or PNGs)."""
+        return self._executor.submit(_timed, fn, args, kwargs)
+
+    def close(self, *, cancel: bool = False) -> None:
+        self._executor.shutdown(wait=not cancel, cancel_futures=cancel)
+
+    def __enter__(self) -> RenderPool:
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.close(cancel=exc_type is not None)  # on an error, do not wait for figures nobody will read
+
+
+class PendingPlots(Mapping[str, bytes]):
+    """Plot name -> PNG, drawn by a RenderPool; reading any entry waits for all of them.
+
+    A failed drawing raises StepError naming its step when the plots are read; `on_drawn(step, seconds)` reports
+    each figure's drawing time once it has arrived.
+    """
+
+    def __init__(self, on_drawn: Callable[[str, float], None] | None = None) -> None:
+        self._pending: list[tuple[str, str, Future[tuple[float, PNG]]]] = []
+        self._done: dict[str, bytes] | None = None
+        self._on_drawn = on_drawn or (lambda step, seconds: None)
+
+    def add(self, step: str, name: str, future: Future[tuple[float, PNG]]) -> None:
+        """`name` is the plot's key, or the prefix of `name_1`, `name_2`, ... when the future gives a list."""
+        self._pending.append((step, name, future))
+
+    def _plots(self) -> dict[str, bytes]:
+        if self._done is None:
+            done: dict[str, bytes] = {}
+            for step, name, future in self._pending:
+                try:
+                    seconds, png = future.result()
+                except Exception as exc:
+                    raise StepError(step, exc) from exc
+                self._on_drawn(step, seconds)
+                if isinstance(png, list):
+                    done.update({f"{name}_{i}": p for i, p in enumerate(png, start=1)})
+                else:
+                    done[name] = png
+            self._done = done
+        return self._done
+
+    def __getitem__(self, key: str) -> bytes:
+        return self._plots()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._plots())
+
+    def __len__(self) -> int:
+        return len(self._plots())

@@ -1,0 +1,89 @@
+"""Plots drawn by the render worker (nta_pipeline.render) are the plots drawn in-process, byte for byte; a failed
+drawing names its step; the worker count follows NTA_RENDER_WORKERS."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nta_pipeline import Inputs, Parameters, StepError, run_workflow
+from nta_pipeline.render import PendingPlots, RenderPool, default_workers
+
+
+def export_with_tracers(tmp_path) -> Inputs:
+    """Blank + two sample triplicates, 200 features; features 7 and 40 are tracers in the run sequence."""
+    rng = np.random.default_rng(5)
+    columns = ["MB1", "MB2", "MB3", "S01_1", "S01_2", "S01_3", "S02_1", "S02_2", "S02_3"]
+    values = rng.lognormal(12, 2, size=(200, len(columns)))
+    values[rng.random(values.shape) < 0.15] = np.nan
+    df = pd.DataFrame(values, columns=columns)
+    df["Mass"] = rng.uniform(100, 1000, 200).round(5)
+    df["Retention Time"] = rng.uniform(0.5, 20, 200).round(3)
+    df.loc[[7, 40], columns] = rng.lognormal(13, 0.1, size=(2, len(columns)))
+    df.to_csv(tmp_path / "pos.csv", index=False)
+    tracers = pd.DataFrame({"Chemical_Name": ["T7", "T40"], "Ionization_Mode": ["Esi+", "Esi+"],
+                            "Monoisotopic_Mass": df.loc[[7, 40], "Mass"].to_numpy(),
+                            "Retention_Time": df.loc[[7, 40], "Retention Time"].to_numpy()})  # fmt: skip
+    tracers.to_csv(tmp_path / "tracers.csv", index=False)
+    order = ["MB1", "S01_1", "S02_1", "MB2", "S01_2", "S02_2", "MB3", "S01_3", "S02_3"]
+    groups = ["Blank" if c.startswith("MB") else "Sample" for c in order]
+    pd.DataFrame({"Sample Sequence": order, "Sample Group": groups}).to_csv(tmp_path / "rs.csv", index=False)
+    return Inputs(pos=tmp_path / "pos.csv", tracers=tmp_path / "tracers.csv", run_sequence_pos=tmp_path / "rs.csv")
+
+
+def test_worker_draws_the_same_pngs_as_in_process(tmp_path) -> None:
+    inputs, params = export_with_tracers(tmp_path), Parameters(search_dsstox="no")
+    here = run_workflow(inputs, params)
+    with RenderPool(1) as pool:
+        there = run_workflow(inputs, params, renderer=pool)
+        assert isinstance(there.plots, PendingPlots)
+        assert dict(there.plots) == dict(here.plots)  # same names, same bytes
+    assert list(here.plots) == ["occurrence_heatmap", "cv_scatterplot", "tracer_plot_pos_1"]
+    assert there.summary["plots"] == here.summary["plots"]
+    assert there.summary["plots"]["cv_scatterplot"]["tracer_points"] == 6  # 2 tracers x 3 groups
+    names = [s["name"] for s in there.summary["steps"]]
+    assert names == [s["name"] for s in here.summary["steps"]]
+    drawn = {s["name"]: s["seconds"] for s in there.summary["steps"] if s["name"].startswith("Create")}
+    assert all(seconds > 0 for seconds in drawn.values())  # the worker's drawing time was added
+
+
+def test_a_failed_drawing_names_its_step() -> None:
+    failed: Future = Future()
+    failed.set_exception(ValueError("bad figure"))
+    ok: Future = Future()
+    ok.set_result((0.5, [b"png1", b"png2"]))
+    reported: list[tuple[str, float]] = []
+    plots = PendingPlots(on_drawn=lambda step, seconds: reported.append((step, seconds)))
+    plots.add("Create tracer plots", "tracer_plot_pos", ok)
+    plots.add("Create heatmap", "occurrence_heatmap", failed)
+    with pytest.raises(StepError) as info:
+        dict(plots)
+    assert info.value.step == "Create heatmap" and isinstance(info.value.cause, ValueError)
+    assert reported == [("Create tracer plots", 0.5)]
+
+
+def test_pending_plots_are_a_mapping_of_names() -> None:
+    one: Future = Future()
+    one.set_result((0.1, b"heat"))
+    many: Future = Future()
+    many.set_result((0.2, [b"a", b"b"]))
+    plots = PendingPlots()
+    plots.add("Create heatmap", "occurrence_heatmap", one)
+    plots.add("Create tracer plots", "tracer_plot_neg", many)
+    assert dict(plots.items()) == {"occurrence_heatmap": b"heat", "tracer_plot_neg_1": b"a", "tracer_plot_neg_2": b"b"}
+    assert len(plots) == 3 and plots["tracer_plot_neg_2"] == b"b"
+
+
+def test_worker_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NTA_RENDER_WORKERS", "0")
+    assert default_workers() == 0
+    monkeypatch.setenv("NTA_RENDER_WORKERS", "2")
+    assert default_workers() == 2
+    monkeypatch.delenv("NTA_RENDER_WORKERS")
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0})
+    assert default_workers() == 0  # one CPU: drawing in-process beats starting a worker
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    assert default_workers() == 1
