@@ -6,6 +6,7 @@ Schema (collection ``jobs``; files in the GridFS bucket ``fs``)::
 
     _id           str, 32 hex characters
     project_name  str
+    owner         who submitted it (the identity the auth proxy vouched for), or None with authentication off
     status        "queued" | "processing" | "completed" | "failed"
     step          name of the current (or failing) workflow step
     progress      0.0 .. 1.0
@@ -66,6 +67,11 @@ class ResultFile:
     data: bytes
 
 
+def owned(query: dict[str, Any], owner: str | None) -> dict[str, Any]:
+    """`query` narrowed to one owner's jobs; owner None (authentication off) leaves it unscoped."""
+    return query if owner is None else {**query, "owner": owner}
+
+
 def utcnow() -> datetime:
     # BSON dates are naive UTC; keep Python-side values comparable with what comes back.
     now = datetime.now(UTC)
@@ -93,7 +99,7 @@ class JobStore:
     # -- creating and reading (web side) ------------------------------------------------------------------
 
     def create_job(self, project_name: str, parameters: dict[str, Any],
-                   inputs: dict[str, tuple[str, bytes]]) -> str:  # fmt: skip
+                   inputs: dict[str, tuple[str, bytes]], *, owner: str | None = None) -> str:  # fmt: skip
         """Store the input files in GridFS and a queued job document; returns the job id."""
         unknown = set(inputs) - set(INPUT_ROLES)
         if unknown:
@@ -109,7 +115,7 @@ class JobStore:
                 "_id": job_id, "project_name": project_name, "status": "queued", "step": "Waiting for a worker",
                 "progress": 0.0, "created_at": now, "started_at": None, "finished_at": None, "updated_at": now,
                 "heartbeat": time.time(), "attempts": 0, "lease": None, "error": None, "parameters": parameters,
-                "inputs": stored, "results": {}, "summary": {},
+                "inputs": stored, "results": {}, "summary": {}, "owner": owner,
             })  # fmt: skip
         except Exception:
             for entry in stored.values():  # no orphaned inputs for a job that was never created
@@ -118,20 +124,23 @@ class JobStore:
             raise
         return job_id
 
-    def get(self, job_id: str) -> dict[str, Any] | None:
-        """The job document (stale processing jobs are failed first), or None."""
+    def get(self, job_id: str, *, owner: str | None = None) -> dict[str, Any] | None:
+        """The job document (stale processing jobs are failed first), or None. With `owner`, another owner's
+        job is None too (callers answer 404: its existence is not revealed)."""
         self.expire_stale(job_id)
-        return self.jobs.find_one({"_id": job_id})
+        return self.jobs.find_one(owned({"_id": job_id}, owner))
 
-    def list_jobs(self, limit: int = 100) -> list[dict[str, Any]]:
-        """Newest first, without parameters and summary."""
+    def list_jobs(self, limit: int = 100, *, owner: str | None = None) -> list[dict[str, Any]]:
+        """Newest first, without parameters and summary; only `owner`'s jobs when given."""
         self.expire_stale()
-        cursor = self.jobs.find({}, {"parameters": 0, "summary": 0}).sort("created_at", DESCENDING).limit(limit)
-        return list(cursor)
+        cursor = self.jobs.find(owned({}, owner), {"parameters": 0, "summary": 0}).sort("created_at", DESCENDING)
+        return list(cursor.limit(limit))
 
-    def open_result(self, job_id: str, name: str) -> tuple[dict[str, Any], IO[bytes]] | None:
-        """(entry, readable stream) of one result file, or None when the job or the file does not exist."""
-        doc = self.jobs.find_one({"_id": job_id}, {"results": 1})
+    def open_result(self, job_id: str, name: str, *,
+                    owner: str | None = None) -> tuple[dict[str, Any], IO[bytes]] | None:  # fmt: skip
+        """(entry, readable stream) of one result file, or None when the job (of `owner`, when given) or the file
+        does not exist."""
+        doc = self.jobs.find_one(owned({"_id": job_id}, owner), {"results": 1})
         entry = ((doc or {}).get("results") or {}).get(name)
         if not isinstance(entry, dict):
             return None
