@@ -69,3 +69,46 @@ def test_bad_environment_fails_clearly(env: dict[str, str], variable: str) -> No
     assert done.returncode != 0
     assert "ImproperlyConfigured" in done.stderr and variable in done.stderr, done.stderr[-1500:]
     assert "hunter2" not in done.stderr  # a secret is never echoed
+
+
+ACCESS = ("import json, nta_web.settings as s; print(json.dumps({'AUTH': s.NTA_AUTH, 'HEADER': s.NTA_AUTH_HEADER, "
+          "'XFH': s.USE_X_FORWARDED_HOST, 'SSL': s.SECURE_PROXY_SSL_HEADER, 'SECURE': [s.SESSION_COOKIE_SECURE, "
+          "s.CSRF_COOKIE_SECURE], 'MW': s.MIDDLEWARE}))")  # fmt: skip
+
+
+def _access(env: dict[str, str]) -> dict:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "NTA_"))}
+    done = subprocess.run([sys.executable, "-c", ACCESS], env={**clean, **env}, capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def test_access_defaults_auth_off_no_forwarded_host_plain_cookies() -> None:
+    s = _access(BASE)
+    assert (s["AUTH"], s["HEADER"]) == ("off", "X-Auth-Request-User")
+    assert s["XFH"] is False  # a client-sent X-Forwarded-Host never names the host
+    assert s["SSL"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert s["SECURE"] == [False, False]
+    # the identity check runs before CSRF, so an anonymous POST is a 401 rather than a CSRF 403
+    assert s["MW"].index("nta_web.auth.IdentityHeaderMiddleware") < s["MW"].index(
+        "django.middleware.csrf.CsrfViewMiddleware")
+
+
+def test_access_environment_is_read() -> None:
+    s = _access({**BASE, "NTA_AUTH": "Header", "NTA_AUTH_HEADER": "X-Forwarded-User", "DJANGO_SECURE_COOKIES": "1"})
+    assert (s["AUTH"], s["HEADER"], s["SECURE"]) == ("header", "X-Forwarded-User", [True, True])
+
+
+@pytest.mark.parametrize(("env", "variable"), [
+    ({"NTA_AUTH": "django"}, "NTA_AUTH"),  # the login-page mode is not implemented (README "Access and TLS")
+    ({"NTA_AUTH": "yes"}, "NTA_AUTH"),
+    ({"NTA_AUTH_HEADER": "X_Auth_User"}, "NTA_AUTH_HEADER"),
+    ({"NTA_AUTH_HEADER": "X-User: admin"}, "NTA_AUTH_HEADER"),
+    ({"DJANGO_CSRF_TRUSTED_ORIGINS": "nta.example.org"}, "DJANGO_CSRF_TRUSTED_ORIGINS"),
+    ({"DJANGO_SECURE_COOKIES": "sure"}, "DJANGO_SECURE_COOKIES"),
+])  # fmt: skip
+def test_bad_access_environment_fails_clearly(env: dict[str, str], variable: str) -> None:
+    done = _run({**BASE, **env})
+    assert done.returncode != 0
+    assert "ImproperlyConfigured" in done.stderr and variable in done.stderr, done.stderr[-1500:]

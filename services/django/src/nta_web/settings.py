@@ -7,6 +7,10 @@ Environment contract (ARCHITECTURE.md):
   DJANGO_ALLOWED_HOSTS        comma list, default localhost,127.0.0.1
   DJANGO_CSRF_TRUSTED_ORIGINS comma list of scheme://host[:port] origins allowed to POST when they differ from the
                               Host the request names (e.g. https://nta.example.org behind a TLS-terminating Ingress)
+  DJANGO_SECURE_COOKIES       1: session and CSRF cookies only over HTTPS (the aws overlay); default 0
+  NTA_AUTH                    off (default: no users, every job visible; "authentication off: local only") or
+                              header (the user is NTA_AUTH_HEADER, set by an auth proxy in front; jobs scoped to it)
+  NTA_AUTH_HEADER             the auth proxy's identity header, default X-Auth-Request-User (oauth2-proxy)
   NTA_DB_NAME                 default nta
   NTA_URL_PREFIX              default /nta; every page lives under it
   NTA_DASK_SCHEDULER          default tcp://127.0.0.1:8786
@@ -102,11 +106,27 @@ NTA_PAGE_ROWS = 50
 NTA_JOB_LIST_LIMIT = 100
 NTA_CELL_DISPLAY_CHARS = 300  # a results-page cell is cut here (the downloads keep it whole)
 
+NTA_AUTH = _env("NTA_AUTH", "off").lower() or "off"
+if NTA_AUTH not in ("off", "header"):
+    raise ImproperlyConfigured(f"NTA_AUTH must be off or header, got {NTA_AUTH!r} (README \"Access and TLS\")")
+NTA_AUTH_HEADER = _env("NTA_AUTH_HEADER", "X-Auth-Request-User") or "X-Auth-Request-User"
+# Underscores are refused: nginx and gunicorn drop such headers, and X_User would alias X-User in WSGI.
+if not re.fullmatch(r"[A-Za-z0-9]+(-[A-Za-z0-9]+)*", NTA_AUTH_HEADER):
+    raise ImproperlyConfigured(f"NTA_AUTH_HEADER must be a header name like X-Auth-Request-User, got "
+                               f"{NTA_AUTH_HEADER[:60]!r}")  # fmt: skip
+
 ALLOWED_HOSTS = _list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = _list("DJANGO_CSRF_TRUSTED_ORIGINS")
-# nginx is the only way in and sets both headers (services/nginx/nginx.conf.template).
-USE_X_FORWARDED_HOST = True
+for _origin in CSRF_TRUSTED_ORIGINS:
+    if not re.fullmatch(r"https?://[^/\s]+", _origin):
+        raise ImproperlyConfigured(f"DJANGO_CSRF_TRUSTED_ORIGINS entries must be scheme://host[:port], got "
+                                   f"{_origin[:80]!r}")  # fmt: skip
+# nginx is the only way in and always sets X-Forwarded-Proto: its own scheme, or the Ingress's when
+# NTA_TRUST_FORWARDED_PROTO=on (services/nginx/nginx.conf.template). A client never chooses it.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The Host header is the one nginx forwards (and DJANGO_ALLOWED_HOSTS checks); X-Forwarded-Host is never read.
+USE_X_FORWARDED_HOST = False
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _flag("DJANGO_SECURE_COOKIES")
 
 ROOT_URLCONF = "nta_web.urls"
 WSGI_APPLICATION = "nta_web.wsgi.application"
@@ -115,6 +135,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "nta_web.auth.IdentityHeaderMiddleware",  # before CSRF: an anonymous POST is a 401, not a CSRF 403
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

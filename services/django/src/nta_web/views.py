@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from nta_pipeline.runner import SubmitError, submit
 
+from .auth import OFF_NOTICE, owner_of
 from .forms import FILE_FIELDS, UploadForm
 from .store import get_store
 from .tables import read_page, table_names, title
@@ -50,7 +51,8 @@ class JobNotFound(Http404):
 
 def site_context(request: HttpRequest) -> dict[str, Any]:
     """Template context of every page."""
-    return {"max_upload_mb": f"{settings.NTA_MAX_UPLOAD_MB:g}"}
+    return {"max_upload_mb": f"{settings.NTA_MAX_UPLOAD_MB:g}", "nta_user": owner_of(request),
+            "auth_off_notice": OFF_NOTICE if settings.NTA_AUTH == "off" else ""}  # fmt: skip
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -73,7 +75,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 def jobs(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return create_job(request)
-    docs = get_store().list_jobs(limit=settings.NTA_JOB_LIST_LIMIT)
+    docs = get_store().list_jobs(limit=settings.NTA_JOB_LIST_LIMIT, owner=owner_of(request))
     return render(request, "nta_web/job_list.html", {"jobs": [job_state(d) for d in docs]})
 
 
@@ -100,7 +102,7 @@ def create_job(request: HttpRequest) -> HttpResponse:
         return _reject(request, form, exc)
     params = params.replace(**{FILE_PARAMETERS[role]: name for role, (name, _) in checked.inputs.items()})
     store = get_store()
-    job_id = store.create_job(params.project_name, params.as_dict(), checked.inputs)
+    job_id = store.create_job(params.project_name, params.as_dict(), checked.inputs, owner=owner_of(request))
     try:
         submit(job_id, settings.NTA_DASK_SCHEDULER, timeout=settings.NTA_SUBMIT_TIMEOUT_S)
     except SubmitError as err:
@@ -140,8 +142,9 @@ def _reject(request: HttpRequest, form: UploadForm, exc: UploadRejected, attach:
 # -- job pages ----------------------------------------------------------------------------------------------
 
 
-def _job(job_id: str) -> dict[str, Any]:
-    doc = get_store().get(job_id)
+def _job(request: HttpRequest, job_id: str) -> dict[str, Any]:
+    # Another user's job is "no such job" (404), never 403: that would confirm the id exists.
+    doc = get_store().get(job_id, owner=owner_of(request))
     if doc is None:
         raise JobNotFound(f"There is no job with id {job_id[:60]!r}. It may have been deleted, or the link is "
                           "mistyped.")  # fmt: skip
@@ -190,7 +193,7 @@ def job_state(doc: dict[str, Any]) -> dict[str, Any]:
 
 @require_GET
 def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
-    doc = _job(job_id)
+    doc = _job(request, job_id)
     inputs = [{"label": label, **doc["inputs"][role]} for role, label in FILE_FIELDS.items()
               if role in (doc.get("inputs") or {})]  # fmt: skip
     warnings = (doc.get("summary") or {}).get("warnings", [])
@@ -200,7 +203,7 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
 @never_cache
 @require_GET
 def job_status(request: HttpRequest, job_id: str) -> JsonResponse:
-    doc = get_store().get(job_id)
+    doc = get_store().get(job_id, owner=owner_of(request))
     if doc is None:
         return JsonResponse({"error": f"no job with id {job_id[:60]!r}", "field": None}, status=404)
     state = job_state(doc)
@@ -211,7 +214,7 @@ def job_status(request: HttpRequest, job_id: str) -> JsonResponse:
 
 @require_GET
 def results(request: HttpRequest, job_id: str) -> HttpResponse:
-    doc = _job(job_id)
+    doc = _job(request, job_id)
     if doc.get("status") != "completed":
         return redirect("nta_web:job", job_id=job_id)
     files: dict[str, Any] = doc.get("results") or {}
@@ -226,7 +229,7 @@ def results(request: HttpRequest, job_id: str) -> HttpResponse:
         page_number = 1
     page = None
     if sheet:
-        opened = get_store().open_result(job_id, f"table_{sheet}")
+        opened = get_store().open_result(job_id, f"table_{sheet}", owner=owner_of(request))
         if opened is None:
             raise Http404(f"the file of table {sheet!r} is missing")
         with opened[1] as stream:
@@ -244,7 +247,7 @@ def results(request: HttpRequest, job_id: str) -> HttpResponse:
 
 @require_GET
 def result_file(request: HttpRequest, job_id: str, name: str) -> FileResponse:
-    opened = get_store().open_result(job_id, name)
+    opened = get_store().open_result(job_id, name, owner=owner_of(request))
     if opened is None:
         raise Http404(f"job {job_id[:60]!r} has no result file {name[:60]!r}")
     entry, stream = opened
