@@ -208,4 +208,10 @@ def create_app(settings: Settings | None = None, *, client: MongoClient | None =
     _register_error_handlers(app)
     log.info("nta_api serving %s/ with MongoDB %s, database %s", settings.rest_prefix,
              settings.mongo_url_redacted, settings.db_name)  # fmt: skip
+    if settings.auth == "off":
+        log.warning("AUTHENTICATION OFF: LOCAL ONLY (NTA_AUTH=off): %s/jobs/ lists and serves every job; set "
+                    "NTA_AUTH=header behind an auth proxy before the stack is reachable", settings.rest_prefix)
+    else:
+        log.info("authentication: NTA_AUTH=header, %s/jobs/ scoped to the user in the %s header",
+                 settings.rest_prefix, settings.auth_header)  # fmt: skip
     return app

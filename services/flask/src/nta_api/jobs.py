@@ -11,7 +11,7 @@ from typing import Any
 
 from bson import ObjectId
 from bson.decimal128 import Decimal128
-from flask import Blueprint, Response, current_app, request, send_file, url_for
+from flask import Blueprint, Response, current_app, g, request, send_file, url_for
 from gridfs import GridFSBucket
 from gridfs.errors import NoFile
 
@@ -20,6 +20,8 @@ JOBS_COLLECTION = "jobs"
 JOB_FIELDS = ("project_name", "status", "step", "progress", "created_at", "started_at", "finished_at",
               "updated_at", "attempts", "error", "parameters", "results", "summary")  # fmt: skip
 _JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# An identity is printable text of bounded length (the same rule as nta_web.auth).
+_IDENTITY = re.compile(r"[^\x00-\x1f\x7f]{1,256}")
 
 
 def _error(message: str, status: int) -> Response:
@@ -79,10 +81,26 @@ def create_blueprint() -> Blueprint:
     def db() -> Any:
         return current_app.extensions["nta_api"].db
 
+    @bp.before_request
+    def identify() -> Response | None:
+        """NTA_AUTH=header: the auth proxy's header names the user, whose jobs alone are visible; none is a 401."""
+        settings = current_app.extensions["nta_api"].settings
+        g.nta_owner = None
+        if settings.auth == "header":
+            user = request.headers.get(settings.auth_header, "").strip()
+            if not _IDENTITY.fullmatch(user):
+                return _error("not signed in: job endpoints need the sign-in proxy's credentials", 401)
+            g.nta_owner = user
+        return None
+
+    def scoped(query: dict[str, Any]) -> dict[str, Any]:
+        # Another owner's job matches nothing, so it is a 404 like a missing one (its existence is not revealed).
+        return query if g.nta_owner is None else {**query, "owner": g.nta_owner}
+
     def find_job(job_id: str, fields: tuple[str, ...]) -> dict[str, Any] | Response:
         if not _JOB_ID.fullmatch(job_id):
             return _error(f"invalid job id {job_id[:40]!r}: must match ^[A-Za-z0-9_-]{{1,64}}$", 400)
-        doc = db()[JOBS_COLLECTION].find_one({"_id": job_id}, {f: 1 for f in fields})
+        doc = db()[JOBS_COLLECTION].find_one(scoped({"_id": job_id}), {f: 1 for f in fields})
         if doc is None:
             return _error(f"job {job_id} not found", 404)
         return doc
@@ -95,9 +113,10 @@ def create_blueprint() -> Blueprint:
         except ValueError:
             return _error("limit must be an integer between 1 and 500", 400)
         fields = ("project_name", "status", "step", "progress", "created_at", "finished_at", "error")
-        docs = db()[JOBS_COLLECTION].find({}, {f: 1 for f in fields}).sort("created_at", -1).limit(limit)
+        query = scoped({})
+        docs = db()[JOBS_COLLECTION].find(query, {f: 1 for f in fields}).sort("created_at", -1).limit(limit)
         listing = [{"job_id": str(d["_id"]), **{k: json_safe(d[k]) for k in fields if k in d}} for d in docs]
-        return _json({"count": db()[JOBS_COLLECTION].count_documents({}), "jobs": listing})
+        return _json({"count": db()[JOBS_COLLECTION].count_documents(query), "jobs": listing})
 
     @bp.get("/<job_id>")
     def job_status(job_id: str) -> Response:

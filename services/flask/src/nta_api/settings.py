@@ -4,6 +4,10 @@ Environment contract:
   NTA_MONGO_URL   required, e.g. mongodb://127.0.0.1:27017
   NTA_DB_NAME     default ``nta``
   NTA_URL_PREFIX  default ``/nta``; the API is served under ``<prefix>/rest``
+  NTA_AUTH        ``off`` (default: job endpoints unscoped) or ``header``: /jobs answers only the jobs of the user
+                  named by NTA_AUTH_HEADER (set by the auth proxy in front), 401 without one. The search endpoints
+                  stay open: the Dask workers call them directly, and they serve only the reference collection.
+  NTA_AUTH_HEADER default ``X-Auth-Request-User`` (oauth2-proxy)
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ class ConfigError(RuntimeError):
 
 _DB_NAME = re.compile(r"[A-Za-z0-9_-]{1,63}")
 _PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)*")
+_HEADER = re.compile(r"[A-Za-z0-9]+(-[A-Za-z0-9]+)*")
+AUTH_MODES = ("off", "header")
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,8 @@ class Settings:
     mongo_url: str = field(repr=False)
     db_name: str = "nta"
     url_prefix: str = "/nta"
+    auth: str = "off"
+    auth_header: str = "X-Auth-Request-User"
     # Not environment-driven: tuning knobs that tests override by constructing Settings directly.
     mongo_timeout_ms: int = 3000
     reference_check_seconds: float = 5.0
@@ -41,6 +49,12 @@ class Settings:
             raise ConfigError(f"NTA_DB_NAME must match {_DB_NAME.pattern}, got {self.db_name!r}")
         if not _PREFIX.fullmatch(self.url_prefix):
             raise ConfigError(f"NTA_URL_PREFIX must look like /nta (or be empty), got {self.url_prefix!r}")
+        if self.auth not in AUTH_MODES:
+            raise ConfigError(f"NTA_AUTH must be off or header, got {self.auth!r}")
+        # Underscores are refused: nginx and gunicorn drop such headers, and X_User would alias X-User in WSGI.
+        if not _HEADER.fullmatch(self.auth_header):
+            raise ConfigError(f"NTA_AUTH_HEADER must be a header name like X-Auth-Request-User, got "
+                              f"{self.auth_header[:60]!r}")  # fmt: skip
 
     @property
     def rest_prefix(self) -> str:
@@ -72,4 +86,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("NTA_MONGO_URL is not set; export it, e.g. NTA_MONGO_URL=mongodb://127.0.0.1:27017")
     prefix = env.get("NTA_URL_PREFIX", "/nta").strip().rstrip("/")
     return Settings(mongo_url=mongo_url, db_name=env.get("NTA_DB_NAME", "nta").strip() or "nta",
-                    url_prefix=prefix)  # fmt: skip
+                    url_prefix=prefix, auth=env.get("NTA_AUTH", "off").strip().lower() or "off",
+                    auth_header=env.get("NTA_AUTH_HEADER", "").strip() or "X-Auth-Request-User")  # fmt: skip
