@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .services import debug_ports
 from .tools import port_in_use
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,6 +39,8 @@ READY_LINE = "nta: the stack is up"  # printed once every health check passed an
 
 # name -> default port; `--port-offset` shifts them all (tests run a second stack beside a developer's).
 PORTS = {"nginx": 31000, "django": 8000, "flask": 5000, "scheduler": 8786, "dashboard": 8787, "mongo": 27017}
+# `--debug SERVICE`: the port its debugger (debugpy, DAP) listens on; the same numbers Tilt forwards.
+DEBUG_PORTS = debug_ports()
 
 
 class StackError(RuntimeError):
@@ -53,6 +56,12 @@ class StackConfig:
     max_upload_mb: int = 100
     lease_seconds: float = 60.0
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    debug: tuple[str, ...] = ()  # services run under debugpy (DEBUG_PORTS)
+
+    def __post_init__(self) -> None:
+        if unknown := sorted(set(self.debug) - set(DEBUG_PORTS)):
+            raise StackError(f"--debug {', '.join(unknown)}: not a service that runs our code; "
+                             f"choose from {', '.join(DEBUG_PORTS)}")
 
     @property
     def nginx_dir(self) -> Path:
@@ -60,6 +69,9 @@ class StackConfig:
 
     def port(self, name: str) -> int:
         return PORTS[name] + self.port_offset
+
+    def debug_port(self, service: str) -> int:
+        return DEBUG_PORTS[service] + self.port_offset
 
     @property
     def base_url(self) -> str:
@@ -114,7 +126,18 @@ def render_nginx_conf(cfg: StackConfig) -> str:
         NTA_FLASK_UPSTREAM=f"127.0.0.1:{cfg.port('flask')}", NTA_DASK_UPSTREAM=f"127.0.0.1:{cfg.port('dashboard')}",
         NTA_STATIC_ROOT=str(static), NTA_ERROR_ROOT=str(cfg.nginx_dir / "errors"),
         NTA_MAX_UPLOAD_MB=cfg.max_upload_mb, NTA_RUN_DIR=str(cfg.state_dir / "nginx"),
+        # Switches, as docker-entrypoint.sh defaults them; extra_env sets them like a ConfigMap would.
+        NTA_DASK_DASHBOARD=_switch(cfg, "NTA_DASK_DASHBOARD", "on"),
+        NTA_TRUST_FORWARDED_PROTO=_switch(cfg, "NTA_TRUST_FORWARDED_PROTO", "off"),
     )  # fmt: skip
+
+
+def _switch(cfg: StackConfig, name: str, default: str) -> str:
+    # The environment too: the re-render on a template change (--render-nginx) runs with the stack's environment.
+    value = cfg.extra_env.get(name) or os.environ.get(name) or default
+    if value not in ("on", "off"):
+        raise StackError(f"{name} must be on or off, got {value!r}")
+    return value
 
 
 def write_nginx_conf(cfg: StackConfig) -> Path:
@@ -141,7 +164,7 @@ def processes(cfg: StackConfig) -> dict[str, str]:
                     f"{shlex.quote(str(cfg.state_dir))} --source-root {shlex.quote(str(cfg.source_root))} "
                     f"--max-upload-mb {cfg.max_upload_mb} --render-nginx "
                     f"&& {NGINX_BIN} -c {nginx_conf} -s reload")  # fmt: skip
-    return {
+    commands = {
         # Own pid and log files: nx-27017's defaults in /tmp would refuse a second instance (tests, CI).
         "mongo": f"{_venv_bin('nx-27017')} --data-dir {shlex.quote(str(cfg.state_dir / 'mongo'))} "
                  f"--port {cfg.port('mongo')} --pid-file {shlex.quote(str(cfg.state_dir / 'mongo.pid'))} "
@@ -167,10 +190,14 @@ def processes(cfg: StackConfig) -> dict[str, str]:
         "nginx-reload": f"{_venv_bin('watchmedo')} shell-command --patterns '**/*.template' --wait --drop "
                         f"--command {shlex.quote(reload_nginx)} {shlex.quote(str(cfg.nginx_dir))}",
     }  # fmt: skip
+    for service in cfg.debug:  # read by nta_devserver.debug in the process that outlives reloads
+        commands[service] = f"NTA_DEBUG=127.0.0.1:{cfg.debug_port(service)} {commands[service]}"
+    return commands
 
 
 def ports_in_use(cfg: StackConfig) -> list[str]:
-    return [f"port {cfg.port(name)} ({name}) is already in use" for name in PORTS if port_in_use(cfg.port(name))]
+    ports = {name: cfg.port(name) for name in PORTS} | {f"{s} debugger": cfg.debug_port(s) for s in cfg.debug}
+    return [f"port {port} ({name}) is already in use" for name, port in ports.items() if port_in_use(port)]
 
 
 def ensure_nginx() -> None:
@@ -204,8 +231,10 @@ def check_prerequisites(cfg: StackConfig) -> None:
 
 def health_urls(cfg: StackConfig) -> dict[str, str]:
     base = cfg.base_url
+    # With NTA_DASK_DASHBOARD=off nginx answers 404 there: ask the scheduler's dashboard port itself.
+    dask = base if _switch(cfg, "NTA_DASK_DASHBOARD", "on") == "on" else f"http://127.0.0.1:{cfg.port('dashboard')}"
     return {"nginx": f"{base}/healthz", "django": f"{base}/nta/healthz", "flask": f"{base}/nta/rest/healthz",
-            "dask": f"{base}/nta/dask/health"}  # fmt: skip
+            "dask": f"{dask}/nta/dask/health"}  # fmt: skip
 
 
 def wait_ready(cfg: StackConfig, timeout: float = 60.0, *, alive: threading.Event | None = None) -> None:
@@ -252,7 +281,11 @@ def _announce_when_ready(cfg: StackConfig, manager: object) -> None:
         return
     url = f"http://localhost:{cfg.port('nginx')}"
     print(f"\n{READY_LINE}: {url}/nta/   (search API {url}/nta/rest/, Dask dashboard {url}/nta/dask/status)"
-          "\nnta: edit code and it reloads; Ctrl-C stops everything\n", flush=True)  # fmt: skip
+          "\nnta: edit code and it reloads; Ctrl-C stops everything", flush=True)  # fmt: skip
+    for service in cfg.debug:
+        print(f"nta: debugger for {service}: attach a DAP client to 127.0.0.1:{cfg.debug_port(service)} "
+              "(VS Code: \"Python Debugger: Attach\"; README \"Debugging\"); breakpoints survive reloads", flush=True)
+    print(flush=True)
 
 
 def free_port_offset(start: int = 20000, stop: int = 30000) -> int:
@@ -279,7 +312,8 @@ class BackgroundStack:
                "--state-dir", str(self.cfg.state_dir), "--source-root", str(self.cfg.source_root),
                "--worker-threads", str(self.cfg.worker_threads),
                "--lease-seconds", f"{self.cfg.lease_seconds:g}",
-               "--max-upload-mb", str(self.cfg.max_upload_mb)]  # fmt: skip
+               "--max-upload-mb", str(self.cfg.max_upload_mb),
+               *[arg for service in self.cfg.debug for arg in ("--debug", service)]]  # fmt: skip
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("wb") as out:
@@ -388,11 +422,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker-threads", type=int, default=2, help="threads of the Dask worker (jobs at once)")
     parser.add_argument("--max-upload-mb", type=int, default=100, help="upload limit of nginx and Django")
     parser.add_argument("--lease-seconds", type=float, default=60.0, help="a job without heartbeat this long fails")
+    parser.add_argument("--debug", action="append", default=[], choices=sorted(DEBUG_PORTS),
+                        help="run this service under debugpy (repeatable); its port is printed")
     parser.add_argument("--render-nginx", action="store_true", help="only render the nginx config and exit")
     args = parser.parse_args(argv)
     cfg = StackConfig(port_offset=args.port_offset, state_dir=args.state_dir.resolve(),
                       worker_threads=args.worker_threads, source_root=args.source_root.resolve(),
-                      max_upload_mb=args.max_upload_mb, lease_seconds=args.lease_seconds)  # fmt: skip
+                      max_upload_mb=args.max_upload_mb, lease_seconds=args.lease_seconds,
+                      debug=tuple(args.debug))  # fmt: skip
     try:
         if args.render_nginx:
             write_nginx_conf(cfg)

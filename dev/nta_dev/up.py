@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from invoke import Context
 
 from .errors import ToolkitError
 from .kube import KubeConfig, load_kubeconfig
+from .services import debug_ports
 from .tools import find
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,8 +40,13 @@ def _is_terminal(stream: object) -> bool:
         return False
 
 
-def run_up(c: Context, force_local: bool = False, port_offset: int = 0, tiltfile: Path = REPO / "Tiltfile") -> int:
-    """Start the chosen dev loop in the foreground; returns its exit code."""
+def run_up(c: Context, force_local: bool = False, port_offset: int = 0, tiltfile: Path = REPO / "Tiltfile",
+           debug: Sequence[str] = ()) -> int:
+    """Start the chosen dev loop in the foreground; returns its exit code. `debug` names the services to run under
+    debugpy (dev/services.yaml)."""
+    unknown = sorted(set(debug) - set(debug_ports()))
+    if unknown:
+        raise ToolkitError(f"--debug {', '.join(unknown)}: choose from {', '.join(debug_ports())}")
     cfg = load_kubeconfig()
     tilt = find("tilt")
     runner, why = choose_runner(cfg, tilt, tiltfile, force_local)
@@ -47,6 +54,8 @@ def run_up(c: Context, force_local: bool = False, port_offset: int = 0, tiltfile
         print(f"nta: starting Tilt because {why}; `./inv up --local` runs the local stack instead", flush=True)
         # --context pins Tilt to the context checked above even if the current context changes meanwhile.
         argv = [str(tilt), "up", "--context", str(cfg.current), "--file", str(tiltfile)]
+        if debug:  # Tiltfile config args: `tilt up -- --debug django`
+            argv += ["--", *[arg for service in debug for arg in ("--debug", service)]]
         # A terminal gets Tilt's interactive UI; otherwise (CI, tests) plain output and no stdin.
         interactive = _is_terminal(sys.stdin)
         result = c.run(shlex.join(argv), pty=interactive, in_stream=None if interactive else False, warn=True)
@@ -55,6 +64,6 @@ def run_up(c: Context, force_local: bool = False, port_offset: int = 0, tiltfile
     from .localstack import StackConfig, StackError, run_local_stack
 
     try:
-        return run_local_stack(StackConfig(port_offset=port_offset))
+        return run_local_stack(StackConfig(port_offset=port_offset, debug=tuple(debug)))
     except StackError as exc:
         raise ToolkitError(str(exc)) from None

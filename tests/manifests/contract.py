@@ -37,8 +37,9 @@ SECRET_KEYS = frozenset(
 
 IMAGE_PREFIX = "nta-"
 MONGO_IMAGE = "mongo:7.0.14"
-# The proxy gets the ConfigMap only: it never needs credentials.
-NO_SECRET_WORKLOADS = frozenset({"nta-nginx"})
+# No app container takes the whole Secret (envFrom): the proxy needs no credentials, the others read only their
+# keys by secretKeyRef (test_secret_keys.py).
+NO_SECRET_WORKLOADS = frozenset({"nta-nginx", "nta-django", "nta-flask", "nta-dask-scheduler", "nta-dask-worker"})
 
 # Deployment/StatefulSet name -> (container port name -> number, probe path or None for exec).
 WORKLOADS: dict[str, tuple[str, dict[str, int], str | None]] = {

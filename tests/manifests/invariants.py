@@ -211,7 +211,8 @@ def check_env_from(
                 problems.append(f"{_where(wl, c)}: no envFrom ConfigMap {config_map}")
             wl_name = wl.get("metadata", {}).get("name")
             if wl_name in no_secret and secret in secrets:
-                problems.append(f"{_where(wl, c)}: gets Secret {secret} but needs no credentials")
+                problems.append(f"{_where(wl, c)}: gets the whole Secret {secret} (envFrom) but needs no credentials "
+                                "or only some keys")
             if wl_name not in no_secret and secret not in secrets:
                 problems.append(f"{_where(wl, c)}: no envFrom Secret {secret}")
     return problems

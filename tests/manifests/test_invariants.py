@@ -105,8 +105,11 @@ def test_mongodb(rendered: Renderer, overlay: str) -> None:
     ping = ["mongosh", "--quiet", "--eval", "db.adminCommand('ping')"]
     assert mongo["readinessProbe"]["exec"]["command"] == ping
     assert mongo["livenessProbe"]["exec"]["command"] == ping
-    env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in mongo["env"]}
-    assert env == {k: {"name": SECRET, "key": k} for k in ("MONGO_INITDB_ROOT_USERNAME", "MONGO_INITDB_ROOT_PASSWORD")}
+    env = {e["name"]: e["valueFrom"] for e in mongo["env"]}
+    # NTA_MONGO_URL and NTA_DB_NAME: for its init script (the apps' user).
+    keys = ("MONGO_INITDB_ROOT_USERNAME", "MONGO_INITDB_ROOT_PASSWORD", "NTA_MONGO_URL")
+    assert env == {**{k: {"secretKeyRef": {"name": SECRET, "key": k}} for k in keys},
+                   "NTA_DB_NAME": {"configMapKeyRef": {"name": CONFIG_MAP, "key": "NTA_DB_NAME"}}}
     (claim,) = statefulset["spec"]["volumeClaimTemplates"]
     assert claim["metadata"]["name"] == "data"
     assert claim["spec"]["resources"]["requests"]["storage"] == "10Gi"

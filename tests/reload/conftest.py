@@ -45,9 +45,8 @@ class LocalStack:
         return masters
 
 
-@pytest.fixture(scope="module")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    tmp = tmp_path_factory.mktemp("reload")
+def scratch_stack(tmp: Path, **options: object) -> Iterator[LocalStack]:
+    """The local stack running a scratch copy of the code (the tests edit it, never the checkout)."""
     root = tmp / "src"
     for rel in COPIED:
         if (REPO / rel).is_file():
@@ -55,7 +54,7 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
             shutil.copy2(REPO / rel, root / rel)
         else:
             shutil.copytree(REPO / rel, root / rel, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    cfg = StackConfig(port_offset=free_port_offset(), state_dir=tmp / "state", source_root=root)
+    cfg = StackConfig(port_offset=free_port_offset(), state_dir=tmp / "state", source_root=root, **options)
     background = BackgroundStack(cfg, tmp / "stack.log")
     try:
         background.start()
@@ -65,3 +64,8 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         yield LocalStack(cfg, background)
     finally:
         background.stop()
+
+
+@pytest.fixture(scope="module")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    yield from scratch_stack(tmp_path_factory.mktemp("reload"))

@@ -65,6 +65,25 @@ def test_up_runs_tilt_pinned_to_the_context(kubeconfig: Path, fake_bin: Path, tm
     assert "starting Tilt because" in capsys.readouterr().out
 
 
+def test_up_debug_passes_the_services_to_the_tiltfile(kubeconfig: Path, fake_bin: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    log = recording_tool(fake_bin, "tilt")
+    monkeypatch.setenv("PATH", f"{fake_bin}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("TILT", raising=False)
+    tiltfile = tmp_path / "Tiltfile"
+    tiltfile.write_text("")
+    assert run_up(Context(), tiltfile=tiltfile, debug=["django", "worker"]) == 0
+    assert recorded(log) == [["up", "--context", LOCAL, "--file", str(tiltfile),
+                              "--", "--debug", "django", "--debug", "worker"]]  # fmt: skip
+
+
+def test_up_debug_of_an_unknown_service_names_the_choices(kubeconfig: Path) -> None:
+    done = run_inv("up", "--local", "--debug", "nginx")
+    assert done.returncode == 1
+    assert "--debug nginx: choose from django, flask, worker" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 @pytest.mark.parametrize(("url", "command"), [
     (None, "python -m pytest tests/e2e -q"),
     ("http://localhost:31000/", "python -m pytest tests/e2e -q --base-url http://localhost:31000"),

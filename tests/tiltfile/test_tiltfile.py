@@ -62,9 +62,10 @@ def test_dockerfiles_have_the_target_and_their_sources(result: TiltResult) -> No
 def test_one_resource_per_workload_and_one_for_the_config(result: TiltResult) -> None:
     checks.check_resources(result)
     assert set(result.manifests) >= WORKLOADS
-    # Namespace, config and secret are grouped into one resource, so Tilt leaves nothing "uncategorized".
+    # Namespace, config, secret and network policies are one resource, so Tilt leaves nothing "uncategorized".
     assert "uncategorized" not in result.manifests
-    assert {o["kind"] for o in result.manifests["nta-config"].objects()} == {"Namespace", "ConfigMap", "Secret"}
+    kinds = {o["kind"] for o in result.manifests["nta-config"].objects()}
+    assert kinds == {"Namespace", "ConfigMap", "Secret", "NetworkPolicy"}
     assert "HorizontalPodAutoscaler" in {o["kind"] for o in result.manifests["nta-dask-worker"].objects()}
 
 

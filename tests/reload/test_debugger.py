@@ -1,0 +1,120 @@
+"""`./inv up --debug django --debug worker`: a DAP client stops at a breakpoint, sees the locals, continues; after a
+save reloads the code, the same breakpoint stops in the new code. The client is the one VS Code's protocol implies
+(tests/fixtures/dap.py): it follows the subprocesses debugpy reports and gives each the editor's breakpoints.
+"""
+
+from __future__ import annotations
+
+import threading
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import Future
+
+import pytest
+
+from tests.fixtures.dap import Debugger, evaluate, local_variables, top_frame
+from tests.reload.conftest import LocalStack, scratch_stack
+
+BOUND_S = 60.0
+DJANGO_VIEWS = "services/django/src/nta_web/views.py"
+HEALTHZ_RETURN = 'return HttpResponse("ok\\n", content_type="text/plain")'
+PROBE = "services/pipeline/src/nta_pipeline/_debug_probe.py"
+PROBE_CODE = 'def answer(x):\n    doubled = x * 2\n    return "{version}:" + str(doubled)\n'
+PROBE_LINE = 3  # the return
+
+
+@pytest.fixture(scope="module")
+def debug_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    yield from scratch_stack(tmp_path_factory.mktemp("debug"), debug=("django", "worker"))
+
+
+def line_of(path, text: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+def in_background(fn, *args) -> Future:
+    """Run a request that will block on the breakpoint; its result arrives once the debugger continues."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn(*args))
+        except Exception as exc:
+            future.set_exception(exc)
+
+    threading.Thread(target=run, daemon=True).start()
+    return future
+
+
+def get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=BOUND_S) as resp:
+        return resp.read().decode()
+
+
+def stop_and_continue(debugger: Debugger, function: str, line: int) -> tuple[dict[str, str], str]:
+    """Wait for the stop, check where it is, read the locals and the constants of the function's code (evaluated
+    in the stopped frame, under any decorators), then continue."""
+    session, stopped = debugger.stopped(timeout=BOUND_S)
+    assert stopped["reason"] == "breakpoint", stopped
+    frame = top_frame(session, stopped["threadId"])
+    assert (frame["name"], frame["line"]) == (function, line), frame
+    variables = local_variables(session, frame["id"])
+    constants = evaluate(session, frame["id"], f"str(__import__('inspect').unwrap({function}).__code__.co_consts)")
+    session.request("continue", {"threadId": stopped["threadId"]})
+    return variables, constants
+
+
+def test_a_django_breakpoint_hits_before_and_after_a_reload(debug_stack: LocalStack) -> None:
+    views = debug_stack.root / DJANGO_VIEWS
+    line = line_of(views, HEALTHZ_RETURN)
+    debugger = Debugger("127.0.0.1", debug_stack.cfg.debug_port("django"))
+    debugger.breakpoints[str(views)] = [line]
+    debugger.attach().wait_sessions(2)  # gunicorn's master and its worker
+    url = debug_stack.cfg.base_url + "/nta/healthz"
+    try:
+        answer = in_background(get, url)
+        variables, _ = stop_and_continue(debugger, "healthz", line)
+        assert "WSGIRequest" in variables["request"]  # the view's local, as the debugger shows it
+        assert answer.result(timeout=BOUND_S) == "ok\n"
+
+        # Save: gunicorn forks a new worker with the new code; the debugger follows it with the same breakpoint.
+        sessions = len(debugger.sessions)
+        views.write_text(views.read_text().replace('HttpResponse("ok\\n"', 'HttpResponse("ok reloaded\\n"', 1))
+        debugger.wait_sessions(sessions + 1)  # the new worker, followed as VS Code follows it
+        answer = in_background(get, url)
+        _, code_consts = stop_and_continue(debugger, "healthz", line)
+        assert "ok reloaded" in code_consts  # stopped inside the new code
+        assert answer.result(timeout=BOUND_S) == "ok reloaded\n"
+    finally:
+        debugger.close()
+
+
+def test_a_worker_breakpoint_hits_before_and_after_a_reload(debug_stack: LocalStack) -> None:
+    from distributed import Client
+
+    probe = debug_stack.root / PROBE
+    probe.write_text(PROBE_CODE.format(version="v1"))
+    debugger = Debugger("127.0.0.1", debug_stack.cfg.debug_port("worker"))
+    debugger.breakpoints[str(probe)] = [PROBE_LINE]
+    debugger.attach()
+    client = Client(f"tcp://127.0.0.1:{debug_stack.cfg.port('scheduler')}", timeout=10, set_as_default=False)
+    expr = "__import__('nta_pipeline._debug_probe', fromlist=['answer']).answer(21)"
+    try:
+        result = client.submit(eval, expr, pure=False)
+        variables, _ = stop_and_continue(debugger, "answer", PROBE_LINE)
+        assert (variables["x"], variables["doubled"]) == ("21", "42")
+        assert result.result(timeout=BOUND_S) == "v1:42"
+
+        probe.write_text(PROBE_CODE.format(version="v2"))  # reloaded in place: the same process, the same session
+        deadline_result = None
+        for _ in range(50):  # the reloader forgets the module within moments of the save; until then v1 answers
+            result = client.submit(eval, expr, pure=False)
+            _, code_consts = stop_and_continue(debugger, "answer", PROBE_LINE)
+            deadline_result = result.result(timeout=BOUND_S)
+            if "v2" in code_consts:
+                break
+        assert deadline_result == "v2:42"
+    finally:
+        client.close()
+        debugger.close()
+        probe.unlink(missing_ok=True)
