@@ -314,7 +314,9 @@ class BackgroundStack:
                "--lease-seconds", f"{self.cfg.lease_seconds:g}",
                "--max-upload-mb", str(self.cfg.max_upload_mb),
                *[arg for service in self.cfg.debug for arg in ("--debug", service)]]  # fmt: skip
-        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+        # extra_env reaches the child's environment, which its processes (and nginx's re-render) inherit.
+        env = {**os.environ, **self.cfg.extra_env,
+               "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}  # fmt: skip
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,

@@ -14,8 +14,19 @@ set -eu
 : "${NTA_ERROR_ROOT:=/srv/nta/errors}"
 : "${NTA_RUN_DIR:=/tmp/nginx}"
 : "${NTA_MAX_UPLOAD_MB:=100}"
+# Switches (on|off). Defaults fit a local cluster; the aws overlay's ConfigMap turns the dashboard off and trusts
+# the Ingress's X-Forwarded-Proto.
+: "${NTA_DASK_DASHBOARD:=on}"
+: "${NTA_TRUST_FORWARDED_PROTO:=off}"
 export NTA_LISTEN_PORT NTA_DJANGO_UPSTREAM NTA_FLASK_UPSTREAM NTA_DASK_UPSTREAM NTA_STATIC_ROOT NTA_ERROR_ROOT \
-    NTA_RUN_DIR NTA_MAX_UPLOAD_MB
+    NTA_RUN_DIR NTA_MAX_UPLOAD_MB NTA_DASK_DASHBOARD NTA_TRUST_FORWARDED_PROTO
+for switch in NTA_DASK_DASHBOARD NTA_TRUST_FORWARDED_PROTO; do
+    eval "value=\${$switch}"
+    case "$value" in
+        on | off) ;;
+        *) echo "nta-nginx: $switch must be on or off, got '$value'" >&2; exit 1 ;;
+    esac
+done
 
 render() {
     vars=$(grep -o '\${NTA_[A-Z0-9_]*}' "$NTA_TEMPLATE" | sort -u | tr '\n' ' ')
