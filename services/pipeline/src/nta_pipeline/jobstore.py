@@ -19,32 +19,51 @@ Schema (collection ``jobs``; files in the GridFS bucket ``fs``)::
     inputs        {role: {file_id, filename, size}}
     results       {name: {file_id, filename, content_type, size}}
     summary       the workflow's summary.json
+    expires_at    UTC datetime after which the job and its files are deleted; None: kept (retention 0 when created)
+
+GridFS files carry metadata ``job_id`` and, with retention on, ``expires_at_epoch`` (the job's expiry in epoch
+seconds: the stand-in nx-27017 cannot store dates in GridFS metadata).
 
 A worker that dies stops its heartbeat. Dask reschedules its task on another worker, which claims the job again
 (attempt 2 of MAX_ATTEMPTS); a job whose heartbeat is older than the lease is marked failed by the scheduler's
 reaper (reaper.py), or sooner by whoever reads it next.
+
+Retention (NTA_JOB_RETENTION_HOURS, default 168, 0 keeps everything): the scheduler's reaper calls sweep_expired,
+which deletes an expired job's GridFS files, then the job. A TTL index on ``expires_at`` is the backstop when no
+scheduler sweeps; it fires TTL_GRACE_SECONDS late so that it never races the sweep, since a TTL deletion cannot
+follow the job into GridFS (files whose job is gone are still found by their own ``expires_at_epoch``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
+import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 from gridfs import GridFSBucket
 from gridfs.errors import NoFile
-from pymongo import DESCENDING, MongoClient, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument
 from pymongo.database import Database
+
+from .errors import NtaError
 
 JOBS = "jobs"
 MAX_ATTEMPTS = 2
 INPUT_ROLES = ("pos", "neg", "tracers", "run_sequence_pos", "run_sequence_neg")
 ACTIVE = ("queued", "processing")
+RETENTION_ENV = "NTA_JOB_RETENTION_HOURS"
+DEFAULT_RETENTION_HOURS = 168.0
+# The TTL index deletes a job this long after its expiry: only when the sweep (every RETENTION_SWEEP_SECONDS in
+# reaper.py) has not run, e.g. no scheduler for an hour.
+TTL_GRACE_SECONDS = 3600
+SWEEP_BATCH = 500  # jobs (and files) per sweep and step: one sweep stays short; the next one continues
 
 
 class JobLost(RuntimeError):
@@ -72,6 +91,25 @@ def owned(query: dict[str, Any], owner: str | None) -> dict[str, Any]:
     return query if owner is None else {**query, "owner": owner}
 
 
+def retention_hours_from_env(environ: Mapping[str, str] | None = None) -> float:
+    """NTA_JOB_RETENTION_HOURS: hours a job and its files are kept, 0 for ever; a bad value raises NtaError."""
+    raw = (os.environ if environ is None else environ).get(RETENTION_ENV, "").strip()
+    if not raw:
+        return DEFAULT_RETENTION_HOURS
+    try:
+        hours = float(raw)
+    except ValueError:
+        hours = float("nan")
+    if not (math.isfinite(hours) and hours >= 0):
+        raise NtaError(f"{RETENTION_ENV} must be a number of hours >= 0 (0 keeps jobs for ever), got {raw[:40]!r}")
+    return hours
+
+
+def file_expiry(expires_at: datetime | None) -> dict[str, float]:
+    """GridFS metadata for a file that expires with its job (nothing when the job is kept)."""
+    return {} if expires_at is None else {"expires_at_epoch": expires_at.replace(tzinfo=UTC).timestamp()}
+
+
 def utcnow() -> datetime:
     # BSON dates are naive UTC; keep Python-side values comparable with what comes back.
     now = datetime.now(UTC)
@@ -79,11 +117,13 @@ def utcnow() -> datetime:
 
 
 class JobStore:
-    def __init__(self, db: Database, *, lease_seconds: float = 60.0):
+    def __init__(self, db: Database, *, lease_seconds: float = 60.0, retention_hours: float | None = None):
         self.db = db
         self.jobs = db[JOBS]
         self.files = GridFSBucket(db)
         self.lease_seconds = lease_seconds
+        # None: from NTA_JOB_RETENTION_HOURS, so every process that builds a store (Django too) stamps jobs alike.
+        self.retention_hours = retention_hours_from_env() if retention_hours is None else retention_hours
 
     @classmethod
     def from_url(cls, mongo_url: str, db_name: str = "nta", *, lease_seconds: float = 60.0,
@@ -105,10 +145,12 @@ class JobStore:
         if unknown:
             raise ValueError(f"unknown input role(s) {sorted(unknown)}; expected some of {INPUT_ROLES}")
         job_id = uuid.uuid4().hex
+        expires_at = self.expiry_for(utcnow())
         stored: dict[str, dict[str, Any]] = {}
         try:
             for role, (filename, data) in inputs.items():
-                file_id = self.files.upload_from_stream(filename, data, metadata={"job_id": job_id, "role": role})
+                metadata = {"job_id": job_id, "role": role, **file_expiry(expires_at)}
+                file_id = self.files.upload_from_stream(filename, data, metadata=metadata)
                 stored[role] = {"file_id": file_id, "filename": filename, "size": len(data)}
             now = utcnow()
             self.jobs.insert_one({
@@ -116,6 +158,7 @@ class JobStore:
                 "progress": 0.0, "created_at": now, "started_at": None, "finished_at": None, "updated_at": now,
                 "heartbeat": time.time(), "attempts": 0, "lease": None, "error": None, "parameters": parameters,
                 "inputs": stored, "results": {}, "summary": {}, "owner": owner,
+                "expires_at": expires_at,
             })  # fmt: skip
         except Exception:
             for entry in stored.values():  # no orphaned inputs for a job that was never created
@@ -240,8 +283,9 @@ class JobStore:
         """Upload the result files and mark the job completed (all or nothing)."""
         entries: dict[str, dict[str, Any]] = {}
         try:
+            expiry = file_expiry((self.jobs.find_one({"_id": claim.job_id}, {"expires_at": 1}) or {}).get("expires_at"))
             for name, rf in results.items():
-                metadata = {"job_id": claim.job_id, "name": name, "contentType": rf.content_type}
+                metadata = {"job_id": claim.job_id, "name": name, "contentType": rf.content_type, **expiry}
                 file_id = self.files.upload_from_stream(rf.filename, rf.data, metadata=metadata)
                 entries[name] = {"file_id": file_id, "filename": rf.filename, "content_type": rf.content_type,
                                  "size": len(rf.data)}  # fmt: skip
@@ -256,3 +300,79 @@ class JobStore:
     def finish_failed(self, claim: Claim, step: str, message: str) -> None:
         self._update(claim, {"status": "failed", "step": step, "error": {"step": step, "message": message},
                              "finished_at": utcnow(), "lease": None})  # fmt: skip
+
+    # -- retention and indexes (the scheduler's reaper calls these) --------------------------------------------
+
+    def expiry_for(self, created_at: datetime) -> datetime | None:
+        """When a job created at `created_at` expires; None with retention 0 (kept for ever)."""
+        return created_at + timedelta(hours=self.retention_hours) if self.retention_hours > 0 else None
+
+    def ensure_indexes(self) -> None:
+        """Indexes for the stack's queries and the TTL backstop; idempotent (existing indexes matched by fields).
+
+        jobs: created_at (list_jobs, newest first), status + heartbeat (expire_stale), owner + created_at (a user's
+        job list), expires_at (TTL, only while retention is on: dropped with retention 0, so nothing expires).
+        fs.files: metadata.job_id and metadata.expires_at_epoch (the sweep).
+        """
+        wanted = [[("created_at", DESCENDING)], [("status", ASCENDING), ("heartbeat", ASCENDING)],
+                  [("owner", ASCENDING), ("created_at", DESCENDING)]]  # fmt: skip
+        # By fields, not name or direction: the stand-in renames indexes and stores every key ascending.
+        indexes = self.jobs.index_information()
+        existing = {tuple(k for k, _ in info["key"]): (name, info) for name, info in indexes.items()}
+        for keys in wanted:
+            if tuple(k for k, _ in keys) not in existing:
+                self.jobs.create_index(keys)
+        ttl = existing.get(("expires_at",))
+        if self.retention_hours > 0:
+            if ttl is not None and ttl[1].get("expireAfterSeconds") != TTL_GRACE_SECONDS:
+                self.jobs.drop_index(ttl[0])
+                ttl = None
+            if ttl is None:
+                self.jobs.create_index([("expires_at", ASCENDING)], expireAfterSeconds=TTL_GRACE_SECONDS)
+        elif ttl is not None and "expireAfterSeconds" in ttl[1]:
+            self.jobs.drop_index(ttl[0])
+        files = self.db["fs.files"]
+        for field in ("metadata.job_id", "metadata.expires_at_epoch"):
+            files.create_index([(field, ASCENDING)])
+
+    def sweep_expired(self, now: datetime | None = None) -> tuple[int, int]:
+        """Delete expired jobs, each one's GridFS files first, and files whose own expiry passed (their job may be
+        gone by the TTL index already). Returns (jobs, files) deleted. Nothing with retention 0."""
+        if self.retention_hours <= 0:
+            return 0, 0
+        now = now or utcnow()
+        jobs = files = 0
+        # Jobs from before retention existed have no expires_at (not even None): they get one from created_at.
+        for doc in list(self.jobs.find({"expires_at": {"$exists": False}}, {"created_at": 1}).limit(SWEEP_BATCH)):
+            created = doc.get("created_at")
+            # The stand-in returns dates written by $set as ISO strings.
+            created = datetime.fromisoformat(created) if isinstance(created, str) else created
+            expires_at = self.expiry_for(created or now)
+            if expires_at is not None and expires_at <= now:  # past already: delete now, before a TTL could
+                files += self._delete_job_files(doc["_id"])
+                jobs += self.jobs.delete_one({"_id": doc["_id"], "expires_at": {"$exists": False}}).deleted_count
+            else:
+                self.jobs.update_one({"_id": doc["_id"], "expires_at": {"$exists": False}},
+                                     {"$set": {"expires_at": expires_at}})  # fmt: skip
+        for doc in list(self.jobs.find({"expires_at": {"$lte": now}}, {"_id": 1}).limit(SWEEP_BATCH)):
+            files += self._delete_job_files(doc["_id"])
+            jobs += self.jobs.delete_one({"_id": doc["_id"], "expires_at": {"$lte": now}}).deleted_count
+        cutoff = now.replace(tzinfo=UTC).timestamp()
+        for f in list(self.db["fs.files"].find({"metadata.expires_at_epoch": {"$lte": cutoff}}, {"_id": 1})
+                      .limit(SWEEP_BATCH)):  # fmt: skip
+            files += self._delete_file(f["_id"])
+        return jobs, files
+
+    def _delete_job_files(self, job_id: str) -> int:
+        doc = self.jobs.find_one({"_id": job_id}, {"inputs": 1, "results": 1}) or {}
+        ids = [e["file_id"] for part in ("inputs", "results") for e in (doc.get(part) or {}).values()
+               if isinstance(e, dict) and "file_id" in e]  # fmt: skip
+        ids += [f["_id"] for f in self.db["fs.files"].find({"metadata.job_id": job_id}, {"_id": 1})]
+        return sum(self._delete_file(file_id) for file_id in dict.fromkeys(ids))
+
+    def _delete_file(self, file_id: Any) -> int:
+        try:
+            self.files.delete(file_id)  # the files document and its chunks
+        except NoFile:
+            return 0
+        return 1

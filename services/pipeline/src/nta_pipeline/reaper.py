@@ -3,8 +3,11 @@
 `dask scheduler --preload nta_pipeline.reaper` adds a scheduler plugin that calls JobStore.expire_stale every
 quarter lease (1 to 15 s). Django's reads and every job start do the same, but a job watched only through the REST
 API, or on a stack with no further jobs, would otherwise stay "processing" after its worker died for good.
+The same plugin runs retention (NTA_JOB_RETENTION_HOURS): JobStore.ensure_indexes once, then JobStore.sweep_expired
+every RETENTION_SWEEP_SECONDS, deleting expired jobs with their GridFS files.
 
-Settings come from the configuration contract (NTA_MONGO_URL, NTA_DB_NAME, NTA_JOB_LEASE_SECONDS), as on workers.
+Settings come from the configuration contract (NTA_MONGO_URL, NTA_DB_NAME, NTA_JOB_LEASE_SECONDS,
+NTA_JOB_RETENTION_HOURS), as on workers.
 https://distributed.dask.org/en/stable/plugins.html#scheduler-plugins
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 from distributed.diagnostics.plugin import SchedulerPlugin
@@ -21,6 +25,8 @@ from .errors import NtaError
 from .jobstore import JobStore
 
 log = logging.getLogger("nta_pipeline.reaper")
+# Expired jobs are deleted at most this late; the TTL index (jobstore.TTL_GRACE_SECONDS) only backs this up.
+RETENTION_SWEEP_SECONDS = 300.0
 
 
 def sweep_interval(lease_seconds: float) -> float:
@@ -31,11 +37,14 @@ def sweep_interval(lease_seconds: float) -> float:
 class JobReaper(SchedulerPlugin):
     name = "nta-job-reaper"
 
-    def __init__(self, store: JobStore, interval: float):
+    def __init__(self, store: JobStore, interval: float, retention_interval: float = RETENTION_SWEEP_SECONDS):
         self.store = store
         self.interval = interval
+        self.retention_interval = retention_interval
         self._task: asyncio.Task | None = None
         self._failing = False  # log a database outage once, not every sweep
+        self._indexed = False  # ensure_indexes succeeded once
+        self._next_retention = 0.0  # monotonic time of the next retention sweep: the first pass does one
 
     async def start(self, scheduler: Any) -> None:
         self._task = asyncio.create_task(self._run())
@@ -51,6 +60,9 @@ class JobReaper(SchedulerPlugin):
         while True:
             await asyncio.sleep(self.interval)
             await self.sweep()
+            if time.monotonic() >= self._next_retention:
+                self._next_retention = time.monotonic() + self.retention_interval
+                await self.sweep_retention()
 
     async def sweep(self) -> int:
         """One pass (pymongo blocks: off the scheduler's event loop); returns how many jobs were failed."""
@@ -70,6 +82,22 @@ class JobReaper(SchedulerPlugin):
         return expired
 
 
+    async def sweep_retention(self) -> tuple[int, int]:
+        """Indexes (until created once), then delete expired jobs and their files; returns (jobs, files)."""
+        try:
+            if not self._indexed:
+                await asyncio.to_thread(self.store.ensure_indexes)
+                self._indexed = True
+            jobs, files = await asyncio.to_thread(self.store.sweep_expired)
+        except Exception as exc:  # as in sweep(): the next pass retries
+            log.warning("retention sweep failed (%s: %s); retrying in %g s", type(exc).__name__, exc,
+                        self.retention_interval)  # fmt: skip
+            return 0, 0
+        if jobs or files:
+            log.info("retention: deleted %d expired job(s) and %d file(s)", jobs, files)
+        return jobs, files
+
+
 def dask_setup(scheduler: Any) -> None:
     """Dask's preload hook."""
     from .runner import RunnerSettings
@@ -82,3 +110,5 @@ def dask_setup(scheduler: Any) -> None:
         return
     store = JobStore.from_url(settings.mongo_url, settings.db_name, lease_seconds=settings.lease_seconds)
     scheduler.add_plugin(JobReaper(store, sweep_interval(settings.lease_seconds)))
+    hours = store.retention_hours
+    log.info("job retention: %s", f"{hours:g} h (NTA_JOB_RETENTION_HOURS)" if hours > 0 else "off, jobs kept for ever")
