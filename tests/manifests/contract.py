@@ -19,6 +19,13 @@ CONFIG_KEYS = frozenset(
         "NTA_MAX_UPLOAD_MB",
         "NTA_LOG_LEVEL",
         "NTA_JOB_LEASE_SECONDS",
+        # access (README "Access and TLS"); their values differ per overlay (test_access.py)
+        "NTA_AUTH",
+        "NTA_AUTH_HEADER",
+        "NTA_DASK_DASHBOARD",
+        "NTA_TRUST_FORWARDED_PROTO",
+        "DJANGO_SECURE_COOKIES",
+        "DJANGO_CSRF_TRUSTED_ORIGINS",
     }
 )
 CONFIG_VALUES = {
