@@ -26,13 +26,14 @@ MONGO_HOST = "nta-mongodb:27017"
 
 def _generate() -> dict[str, str]:
     # token_urlsafe/token_hex only emit [A-Za-z0-9_-]: safe unquoted in an env file and in a URL.
-    user = f"nta_{token_hex(4)}"
-    password = token_urlsafe(32)
+    # The apps get a user of their own, created by MongoDB's first-start script (k8s/base/mongodb-init-configmap.yaml)
+    # with readWrite on the nta database only; the root user is for the database's own setup.
+    app_user = f"nta_{token_hex(4)}"
     return {
         "DJANGO_SECRET_KEY": token_urlsafe(50),
-        "MONGO_INITDB_ROOT_USERNAME": user,
-        "MONGO_INITDB_ROOT_PASSWORD": password,
-        "NTA_MONGO_URL": f"mongodb://{user}:{password}@{MONGO_HOST}/?authSource=admin",
+        "MONGO_INITDB_ROOT_USERNAME": f"root_{token_hex(4)}",
+        "MONGO_INITDB_ROOT_PASSWORD": token_urlsafe(32),
+        "NTA_MONGO_URL": f"mongodb://{app_user}:{token_urlsafe(32)}@{MONGO_HOST}/nta?authSource=nta",
     }
 
 

@@ -19,6 +19,7 @@ CONFIG_KEYS = frozenset(
         "NTA_MAX_UPLOAD_MB",
         "NTA_LOG_LEVEL",
         "NTA_JOB_LEASE_SECONDS",
+        "NTA_JOB_RETENTION_HOURS",
         # access (README "Access and TLS"); their values differ per overlay (test_access.py)
         "NTA_AUTH",
         "NTA_AUTH_HEADER",
@@ -37,6 +38,7 @@ CONFIG_VALUES = {
     "NTA_MAX_UPLOAD_MB": "100",
     "NTA_LOG_LEVEL": "INFO",
     "NTA_JOB_LEASE_SECONDS": "60",
+    "NTA_JOB_RETENTION_HOURS": "168",
 }
 SECRET_KEYS = frozenset(
     {"DJANGO_SECRET_KEY", "MONGO_INITDB_ROOT_USERNAME", "MONGO_INITDB_ROOT_PASSWORD", "NTA_MONGO_URL"}

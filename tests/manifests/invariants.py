@@ -362,3 +362,12 @@ GENERIC_CHECKS = (
     check_pod_labels,
     check_security_context,
 )
+
+
+def app_user_url(values: dict[str, str]) -> bool:
+    """mongodb://<user>:<password>@nta-mongodb:27017/nta?authSource=nta, neither the root user nor its password
+    (a bool, so a failure never prints credentials)."""
+    match = re.fullmatch(r"mongodb://([A-Za-z0-9_-]+):([A-Za-z0-9_-]{20,})@nta-mongodb:27017/nta\?authSource=nta",
+                         values["NTA_MONGO_URL"])  # fmt: skip
+    return bool(match) and match.group(1) != values["MONGO_INITDB_ROOT_USERNAME"] and \
+        match.group(2) != values["MONGO_INITDB_ROOT_PASSWORD"]

@@ -63,14 +63,9 @@ def test_config_and_secret_keys_are_the_contract(rendered: Renderer, overlay: st
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_mongo_url_matches_root_credentials(rendered: Renderer, overlay: str) -> None:
+def test_the_apps_connect_as_their_own_user(rendered: Renderer, overlay: str) -> None:
     data = {k: base64.b64decode(v).decode() for k, v in _get(rendered(overlay), "Secret", SECRET)["data"].items()}
-    expected = (
-        f"mongodb://{data['MONGO_INITDB_ROOT_USERNAME']}:{data['MONGO_INITDB_ROOT_PASSWORD']}"
-        "@nta-mongodb:27017/?authSource=admin"
-    )
-    consistent = data["NTA_MONGO_URL"] == expected  # a bool, so a failure never prints credentials
-    assert consistent, "NTA_MONGO_URL is not mongodb://<root user>:<root password>@nta-mongodb:27017/..."
+    assert inv.app_user_url(data), "NTA_MONGO_URL is not mongodb://<app user>:<password>@nta-mongodb:27017/nta?..."
     assert all(data.values()), "empty secret value"
 
 

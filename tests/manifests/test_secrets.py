@@ -15,6 +15,7 @@ from nta_dev.secrets import SECRET_KEYS, ensure_secrets_env
 from .conftest import REPO_ROOT
 from .contract import OVERLAYS
 from .contract import SECRET_KEYS as CONTRACT_SECRET_KEYS
+from .invariants import app_user_url
 
 
 def _parse(path: Path) -> dict[str, str]:
@@ -33,11 +34,7 @@ def test_creates_private_file_silently(tmp_path: Path, capfd: pytest.CaptureFixt
     values = _parse(path)
     assert set(values) == CONTRACT_SECRET_KEYS
     assert all(len(v) >= 8 for v in values.values())
-    consistent = values["NTA_MONGO_URL"] == (
-        f"mongodb://{values['MONGO_INITDB_ROOT_USERNAME']}:{values['MONGO_INITDB_ROOT_PASSWORD']}"
-        "@nta-mongodb:27017/?authSource=admin"
-    )
-    assert consistent, "NTA_MONGO_URL does not embed the root credentials"
+    assert app_user_url(values), "NTA_MONGO_URL is not an app user of its own on the nta database"
     out, err = capfd.readouterr()
     assert (out, err) == ("", "")
     assert [p.name for p in tmp_path.iterdir()] == ["secrets.env"], "temp file left behind"
