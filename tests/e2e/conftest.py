@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from nta_dev.localstack import BackgroundStack, StackConfig, StackError, free_port_offset
+from nta_dev.localstack import StackConfig, free_port_offset
 from tests.e2e.client import StackClient
+from tests.fixtures.stack import background_stack
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "e2e"
 LOCAL_UPLOAD_MB = 16
@@ -39,17 +40,14 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     tmp = tmp_path_factory.mktemp("local-stack")
     cfg = StackConfig(port_offset=free_port_offset(), state_dir=tmp / "state", max_upload_mb=LOCAL_UPLOAD_MB,
                       lease_seconds=LOCAL_LEASE_S)  # fmt: skip
-    background = BackgroundStack(cfg, tmp / "local-stack.log")
+    log = tmp / "local-stack.log"
     try:
-        background.start()
-    except StackError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
-        yield Stack(cfg.base_url, LOCAL_UPLOAD_MB, background.process, cfg.mongo_url)
+        with background_stack(cfg, log) as background:
+            yield Stack(cfg.base_url, LOCAL_UPLOAD_MB, background.process, cfg.mongo_url)
     finally:
-        background.stop()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        (ARTIFACTS / "local-stack.log").write_bytes(background.log.read_bytes())
+        if log.exists():
+            (ARTIFACTS / "local-stack.log").write_bytes(log.read_bytes())
 
 
 @pytest.fixture

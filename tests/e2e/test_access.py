@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from nta_dev.localstack import BackgroundStack, StackConfig, StackError, free_port_offset
+from nta_dev.localstack import StackConfig, free_port_offset
 from tests.e2e.client import StackClient
 from tests.e2e.data import shipped
 from tests.fixtures.require import unavailable
+from tests.fixtures.stack import background_stack
 
 HEADER = "X-Auth-Request-User"  # oauth2-proxy's, the default NTA_AUTH_HEADER
 ALICE, BOB = "alice@example.org", "bob@example.org"
@@ -32,15 +33,8 @@ def secured_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     tmp = tmp_path_factory.mktemp("secured-stack")
     cfg = StackConfig(port_offset=free_port_offset(), state_dir=tmp / "state", max_upload_mb=16, lease_seconds=15,
                       extra_env=ACCESS_ENV)  # fmt: skip
-    background = BackgroundStack(cfg, tmp / "secured-stack.log")
-    try:
-        background.start()
-    except StackError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
+    with background_stack(cfg, tmp / "secured-stack.log"):
         yield cfg.base_url
-    finally:
-        background.stop()
 
 
 def _client(base_url: str, user: str | None) -> StackClient:

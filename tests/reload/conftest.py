@@ -8,7 +8,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from nta_dev.localstack import REPO, BackgroundStack, StackConfig, StackError, free_port_offset
+from nta_dev.localstack import REPO, BackgroundStack, StackConfig, free_port_offset
+from tests.fixtures.stack import background_stack
 
 # What the local stack runs from; copied so the tests edit a scratch tree, never the checkout.
 COPIED = ("services/pipeline/src", "services/pipeline/pyproject.toml", "services/django/src", "services/flask/src",
@@ -55,15 +56,8 @@ def scratch_stack(tmp: Path, **options: object) -> Iterator[LocalStack]:
         else:
             shutil.copytree(REPO / rel, root / rel, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     cfg = StackConfig(port_offset=free_port_offset(), state_dir=tmp / "state", source_root=root, **options)
-    background = BackgroundStack(cfg, tmp / "stack.log")
-    try:
-        background.start()
-    except StackError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
+    with background_stack(cfg, tmp / "stack.log") as background:
         yield LocalStack(cfg, background)
-    finally:
-        background.stop()
 
 
 @pytest.fixture(scope="module")
