@@ -1,4 +1,5 @@
-"""The shipped pooled-blood MPP export (both modes, tracers, run sequences) end to end: MS1_SPEC §8 checks.
+"""The shipped pooled-blood MPP export (both modes, tracers, run sequences) end to end: the checks of
+docs/ms1-workflow.md#invariants.
 
 The original program crashes on this export (CAS_Number taken as a blank); a fixed port must finish it.
 """

@@ -1,4 +1,7 @@
-"""Duplicates, adducts and the band join (MS1_SPEC §3.4, §3.7)."""
+"""Duplicates, adducts and the band join.
+
+See docs/ms1-workflow.md#duplicate-flagging and docs/ms1-workflow.md#adduct-and-neutral-loss-annotation.
+"""
 
 import numpy as np
 
@@ -55,7 +58,8 @@ def test_adduct_comparisons_are_strict() -> None:
 
 
 def test_adduct_pair_straddling_the_original_rounding_keys_is_found() -> None:
-    """The original keyed candidates on round(mass, 2) / round(RT, 1) and missed such pairs (§7.5)."""
+    """The original keyed candidates on round(mass, 2) / round(RT, 1) and missed such pairs
+    (docs/ms1-workflow.md, Differences from the original)."""
     co2 = ADDUCT_DELTAS["CO2"]
     parent = 150.00499
     mass = np.array([parent, parent + co2 + 0.00002])  # loss partner lands on the other side of x.xx5

@@ -1,4 +1,5 @@
-"""Occurrence flags, removal and blank subtraction (MS1_SPEC §3.12–§3.13) on a table computed by hand.
+"""Occurrence flags, removal and blank subtraction on a table computed by hand
+(docs/ms1-workflow.md#occurrence-flags-and-feature-removal, docs/ms1-workflow.md#blank-subtraction).
 
 Blank MB (3 replicates), sample groups A_ and B_ (3 each); k = 3, thresholds 66 %, CV 0.8.
 """

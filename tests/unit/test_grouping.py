@@ -1,4 +1,4 @@
-"""Replicate grouping, blanks and pass-through columns (MS1_SPEC §1.2–§1.4), examples from the spec."""
+"""Replicate grouping, blanks and pass-through columns, with the examples of docs/ms1-workflow.md#replicate-groups."""
 
 import pytest
 

@@ -1,4 +1,7 @@
-"""Parameters (MS1_SPEC §2): defaults, parsing from strings, validation, the Analysis Parameters sheet."""
+"""Parameters: defaults, parsing from strings, validation, the Analysis Parameters sheet.
+
+See docs/ms1-workflow.md#parameters.
+"""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Readers (MS1_SPEC §1.1, §1.5, §1.6): layouts, normalisation, and errors naming file/row/column."""
+"""Readers (docs/ms1-workflow.md#inputs): layouts, normalisation, and errors naming file/row/column."""
 
 import pytest
 

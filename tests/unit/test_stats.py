@@ -1,4 +1,7 @@
-"""Replicate statistics and MRL (MS1_SPEC §3.5–§3.6) against hand-computed values."""
+"""Replicate statistics and MRL against hand-computed values.
+
+See docs/ms1-workflow.md#replicate-statistics and docs/ms1-workflow.md#method-reporting-limits.
+"""
 
 import numpy as np
 import pandas as pd

@@ -1,4 +1,7 @@
-"""Tracer matching (MS1_SPEC §3.10) and the run-sequence checks (§1.5)."""
+"""Tracer matching and the run-sequence checks.
+
+See docs/ms1-workflow.md#tracer-checks and docs/ms1-workflow.md#run-sequence.
+"""
 
 import numpy as np
 import pandas as pd

@@ -1,4 +1,7 @@
-"""Duplicate flags and adduct / in-source loss annotation (MS1_SPEC §3.4, §3.7) as sorted band joins."""
+"""Duplicate flags and adduct / in-source loss annotation as sorted band joins.
+
+See docs/ms1-workflow.md#duplicate-flagging and docs/ms1-workflow.md#adduct-and-neutral-loss-annotation.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,8 @@ import numpy as np
 
 from .bandjoin import band_pairs
 
-# Mass deltas between apparent neutral masses of two features of one analyte (Da), as in the original,
-# including its `CO` value (-29.0022, really CHO) so annotations stay comparable (MS1_SPEC §7.5).
+# Mass deltas between apparent neutral masses of two features of one analyte (Da), as in the original, including
+# its `CO` value (-29.0022, really CHO) so annotations stay comparable (docs/ms1-workflow.md#mass-conventions).
 ADDUCT_DELTAS: dict[str, float] = {
     "Na": 21.981942, "K": 37.955882, "NH4": 17.026547,
     "Cl": 35.976678, "Br": 79.926161, "HCO2": 46.005477, "CH3CO2": 60.021127, "CF3CO2": 113.992862,
@@ -58,7 +61,7 @@ def annotate_adducts(
     i *is* the d-adduct/loss of j when m_i - m_j ≈ d; i *has* one (j) when m_i - m_j ≈ -d. Info lists
     partners as `<Feature ID>(<name>);`, per delta first the "has" partners then the "is" partners, each in
     ascending mass order. Unlike the original there is no rounded-key pre-filter, so pairs straddling a
-    0.01 Da / 0.1 min rounding boundary are found too (MS1_SPEC §7.5).
+    0.01 Da / 0.1 min rounding boundary are found too (docs/ms1-workflow.md#differences-from-the-original).
     """
     n = len(mass)
     is_flag, has_flag = np.zeros(n), np.zeros(n)

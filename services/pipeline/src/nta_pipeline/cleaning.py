@@ -1,5 +1,8 @@
-"""Occurrence flags, feature removal and blank subtraction (MS1_SPEC §3.12–§3.13), vectorised and done once
-per mode (the original ran it three times per mode)."""
+"""Occurrence flags, feature removal and blank subtraction, vectorised and done once per mode (the original ran
+it three times per mode).
+
+See docs/ms1-workflow.md#occurrence-flags-and-feature-removal and docs/ms1-workflow.md#blank-subtraction.
+"""
 
 from __future__ import annotations
 

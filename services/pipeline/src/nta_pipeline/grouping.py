@@ -1,4 +1,6 @@
-"""Replicate groups, blanks and pass-through columns from column names (MS1_SPEC §1.2–§1.4).
+"""Replicate groups, blanks and pass-through columns from column names.
+
+See docs/ms1-workflow.md#replicate-groups, docs/ms1-workflow.md#blanks and docs/ms1-workflow.md#pass-through-columns.
 
 Differences from the original, each invisible on well-formed input:
 - names ending in a replicate number (`Sample_1` … `Sample_12`) group by their prefix, so 10+ replicates work;

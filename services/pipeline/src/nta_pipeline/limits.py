@@ -39,8 +39,8 @@ class Range:
         return f"{'>' if self.lo_open else '>='} {self.lo:g} and <= {self.hi:g}{unit}"
 
 
-# Numeric parameters (MS1_SPEC §2). Upper bounds are far beyond any sensible setting, low enough that nothing
-# downstream degenerates (a 1e9-minute RT window makes every feature an adduct of every other).
+# Numeric parameters (docs/ms1-workflow.md#parameters). Upper bounds are far beyond any sensible setting, low
+# enough that nothing downstream degenerates (a 1e9-minute RT window makes every feature an adduct of every other).
 RANGES: dict[str, Range] = {
     "mass_accuracy": Range(0, 1000, "ppm"),
     "rt_accuracy": Range(0, 60, "min"),

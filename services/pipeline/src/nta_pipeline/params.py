@@ -1,4 +1,4 @@
-"""Analysis parameters of the MS1 workflow (MS1_SPEC §2): names, labels, defaults, parsing.
+"""Analysis parameters of the MS1 workflow (docs/ms1-workflow.md#parameters): names, labels, defaults, parsing.
 
 Values arrive as strings from the web form and the CLI (`--set KEY=VALUE`); `Parameters.from_strings`
 converts and validates them once, so the workflow only ever sees typed values.
@@ -114,7 +114,7 @@ def _now() -> str:
 
 @dataclass(frozen=True)
 class Parameters:
-    """Typed MS1 parameters with the original defaults (MS1_SPEC §2)."""
+    """Typed MS1 parameters with the original defaults (docs/ms1-workflow.md#parameters)."""
 
     project_name: str = "Example nta"
     version: str = VERSION

@@ -1,4 +1,4 @@
-"""Readers for feature tables (MPP, MZmine 3, generic CSV), run-sequence and tracer files (MS1_SPEC §1).
+"""Readers for feature tables (MPP, MZmine 3, generic CSV), run-sequence and tracer files (docs/ms1-workflow.md#inputs).
 
 Every problem becomes an `InputError` naming the file, the row as a person sees it in a text editor
 (1-based file line) and the column.
@@ -19,7 +19,8 @@ import pandas as pd
 from .errors import InputError
 from .limits import Limits, current, excerpt
 
-# The original subtracts/adds 1.0073 Da, not the proton mass 1.007276; kept for parity (MS1_SPEC §7.15).
+# The original subtracts/adds 1.0073 Da, not the proton mass 1.007276; kept for parity
+# (docs/ms1-workflow.md#mass-conventions).
 PROTON_MASS_ORIGINAL = 1.0073
 RT_ALIASES = {"Retention_Time", "Retention_time", "RETENTION_TIME", "rt", "RT", "Ret._Time"}
 MODE_LABELS = {"pos": "Esi+", "neg": "Esi-"}
@@ -192,7 +193,10 @@ def to_numeric_strict(table: Table, column: str, *, what: str = "a number") -> p
 
 
 def normalise_column_name(name: str) -> str:
-    """MS1_SPEC §1.1: spaces and `#` become `_`; `Ionization_mode` -> `Ionization_Mode`; RT aliases."""
+    """Spaces and `#` become `_`; `Ionization_mode` -> `Ionization_Mode`; RT aliases.
+
+    See docs/ms1-workflow.md#feature-tables.
+    """
     name = name.replace(" ", "_").replace("#", "_")
     if name == "Ionization_mode":
         return "Ionization_Mode"
@@ -205,7 +209,7 @@ def _normalise_mode(value: object) -> object:
 
 
 def read_feature_table(source: Source, *, mode: str, name: str | None = None, na_val: str = "") -> Table:
-    """Read one ionization mode's feature table and normalise it (MS1_SPEC §1.1).
+    """Read one ionization mode's feature table and normalise it (docs/ms1-workflow.md#feature-tables).
 
     Returns a table with `Mass` (neutral), `Retention_Time` and `Ionization_Mode` present and numeric,
     columns sorted in Python string order (the replicate grouping depends on that order).
@@ -262,7 +266,7 @@ TRACER_REQUIRED = ("Ionization_Mode", "Chemical_Name", "Monoisotopic_Mass", "Ret
 
 
 def read_tracers(source: Source, *, name: str | None = None) -> pd.DataFrame:
-    """Tracer file (MS1_SPEC §1.6): exact column names; modes normalised to `Esi+`/`Esi-`."""
+    """Tracer file (docs/ms1-workflow.md#tracer-file): exact column names; modes normalised to `Esi+`/`Esi-`."""
     name = name or (Path(source).name if not isinstance(source, bytes) else "tracer file")
     table = read_csv_table(source, name, max_rows=current().max_tracers)
     df = table.df

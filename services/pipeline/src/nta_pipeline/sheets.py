@@ -1,4 +1,4 @@
-"""Column layouts of the output sheets (MS1_SPEC §3.8, §3.10, §3.16, §3.17). Pure selection and renaming."""
+"""Column layouts of the output sheets (docs/ms1-workflow.md#workbook-sheets). Pure selection and renaming."""
 
 from __future__ import annotations
 

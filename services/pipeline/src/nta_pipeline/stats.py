@@ -1,4 +1,7 @@
-"""Replicate statistics and method reporting limits (MS1_SPEC §3.5–§3.6), vectorised per group."""
+"""Replicate statistics and method reporting limits, vectorised per group.
+
+See docs/ms1-workflow.md#replicate-statistics and docs/ms1-workflow.md#method-reporting-limits.
+"""
 
 from __future__ import annotations
 

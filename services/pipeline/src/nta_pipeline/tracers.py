@@ -1,4 +1,4 @@
-"""Tracer matching and statistics (MS1_SPEC §3.10), as a band join on the tracer's mass window.
+"""Tracer matching and statistics (docs/ms1-workflow.md#tracer-checks), as a band join on the tracer's mass window.
 
 Fixes of the original: no integer-Da bins (tracers near x.5 Da match), feature modes are compared
 case-insensitively, a mode without any match is reported instead of failing the job, and a feature
@@ -80,7 +80,7 @@ def tracer_report(tracers: pd.DataFrame, matches: pd.DataFrame) -> list[dict]:
 
 def check_run_sequence(run_sequence: pd.DataFrame | None, replicate_columns: list[str], *, mode: str,
                        file: str) -> None:  # fmt: skip
-    """The run sequence must list exactly the injections of the feature table (MS1_SPEC §1.5)."""
+    """The run sequence must list exactly the injections of the feature table (docs/ms1-workflow.md#run-sequence)."""
     if run_sequence is None:
         raise InputError(
             f"A run sequence file was not found for the {mode} table. Please input a corresponding run "

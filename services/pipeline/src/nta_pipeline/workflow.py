@@ -1,4 +1,4 @@
-"""The MS1 workflow (MS1_SPEC §3) from input files to result tables and plots, step by step.
+"""The MS1 workflow (docs/ms1-workflow.md#steps) from input files to result tables and plots, step by step.
 
 `run_workflow` reports each step through a progress callback `(step name, fraction done)` and records
 per-step timings; a failing step raises `StepError` naming it ("Failed on step: Flagging duplicates").
@@ -179,7 +179,8 @@ class _Drawings:
 
 def run_workflow(inputs: Inputs, params: Parameters | None = None, *, progress: Progress | None = None,
                  searcher: Searcher | None = None, renderer: RenderPool | None = None) -> Results:  # fmt: skip
-    """Run every step of the MS1 workflow; see MS1_SPEC §3 and README ("Differences from the original").
+    """Run every step of the MS1 workflow (docs/ms1-workflow.md#steps; how the results differ from the original's:
+    docs/ms1-workflow.md#differences-from-the-original).
 
     With a `renderer` the figures are drawn in its worker process and `Results.plots` waits for them when read
     (a failed drawing then raises StepError naming its step); without one they are drawn here, step by step.
