@@ -40,7 +40,7 @@ class ImageSpec:
         return f"{self.name}:{target or 'dev'}"
 
 
-# The four images of the stack (issue 5), in the order a stack starts.
+# The four images of the stack (docs/architecture.md#images), in the order a stack starts.
 IMAGES: dict[str, ImageSpec] = {
     spec.name: spec
     for spec in (

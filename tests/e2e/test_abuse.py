@@ -1,4 +1,4 @@
-"""Abuse of the UI and the REST API (issue 17): huge, deep, non-finite or formula-like input gets a 4xx naming the
+"""Abuse of the UI and the REST API: huge, deep, non-finite or formula-like input gets a 4xx naming the
 field, quickly, and leaves no job and no GridFS file behind; formula-like names come out neutralised."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The plots draw exactly what the reference says: panels, points, colours, curves, titles, labels, ticks, legends
 and image data, plus coarse pixel statistics of each PNG.
 
-tests/data/plots/reference.json was written by the implementation of plots.py before the speed-up of issue 15
+tests/data/plots/reference.json was written by the implementation of plots.py before its drawing was sped up
 (commit d001c53), with `python -m tests.pipeline.test_plot_reference --write`; it is the expected value here, never
 recomputed by the code under test. Regenerate it only for a change that is meant to alter what a plot shows.
 

@@ -17,7 +17,7 @@ from nta_dev.kube import Kubectl
 
 from .fakes import LOCAL, REMOTE, Call, FakeKubectl, assert_context_everywhere
 
-# ARCHITECTURE.md / issue 7: the documented order; anything else comes after, in rendered order.
+# The documented order (docs/architecture.md#apply-order); anything else comes after, in rendered order.
 DOCUMENTED_ORDER = ["Namespace", "ConfigMap", "Secret", "PersistentVolume", "PersistentVolumeClaim", "Service",
                     "StatefulSet", "Deployment", "HorizontalPodAutoscaler"]  # fmt: skip
 

@@ -1,4 +1,6 @@
-"""Build Kubernetes 1.20.2 from Debian's source package once, and the pause image; both cached (see K8S_LOCAL.md).
+"""Build Kubernetes 1.20.2 from Debian's source package once, and the pause image; both cached.
+
+Why and how: docs/architecture.md#a-local-kubernetes-cluster.
 
 No kind/minikube/k3s image can be pulled here, but bookworm ships the Kubernetes sources with vendored dependencies:
 the tree's own `make` with Debian's Go builds every binary the single-node cluster needs. The binaries are cached

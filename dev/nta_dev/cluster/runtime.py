@@ -3,7 +3,7 @@ engine, kube-proxy.
 
 Every process runs in its own session with its log under ``<state>/logs`` and its pid under ``<state>/pids``;
 ``down()`` stops them in reverse dependency order and leaves no process, container or mount behind.
-The flags are the ones measured to work here (shared K8S_LOCAL.md).
+The flags are the ones measured to work on the build machines (docs/architecture.md#a-local-kubernetes-cluster).
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ SERVICE_CIDR = "10.96.0.0/16"
 SERVICE_IP = "10.96.0.1"  # the `kubernetes` Service: first address of the range
 CLUSTER_DOMAIN = "cluster.local"
 NODE_READY_TIMEOUT = 120
-# Started in this order, stopped in reverse (kubelet before the control plane, as K8S_LOCAL.md says).
+# Started in this order, stopped in reverse: the kubelet before the control plane
+# (docs/architecture.md#a-local-kubernetes-cluster).
 COMPONENTS = ("registry", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "agent", "kubelet",
               "kube-proxy")
 PORTS = {registry.PORT: "registry", 2379: "etcd", 2380: "etcd peer", 6443: "kube-apiserver",

@@ -1,6 +1,6 @@
 """Django settings of nta_web. The only module that reads the environment.
 
-Environment contract (ARCHITECTURE.md):
+Environment contract (docs/architecture.md#configuration-contract):
   NTA_MONGO_URL               required, e.g. mongodb://127.0.0.1:27017 (secret: may carry credentials)
   DJANGO_SECRET_KEY           required unless DJANGO_DEBUG=1 (secret)
   DJANGO_DEBUG                1 turns debug on; default 0
