@@ -22,6 +22,7 @@ KIND_ORDER = (
     "Namespace",
     "ConfigMap",
     "Secret",
+    "NetworkPolicy",  # before any pod runs: a pod never starts with its traffic unrestricted
     "PersistentVolume",
     "PersistentVolumeClaim",
     "Service",

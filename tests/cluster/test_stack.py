@@ -32,9 +32,9 @@ from .helpers import NAMESPACE, NODE_PORT, get, items, ready, timestamp, wait_al
 
 OVERLAY = "cluster-local"
 IMAGES = ("nta-nginx:dev", "nta-django:dev", "nta-flask:dev", "nta-dask:dev", "nta-mongo-standin:dev")
-# The documented order (ARCHITECTURE.md, "Kubernetes"), the namespace first; kinds the overlay lacks are skipped.
-DOCUMENTED_ORDER = ("Namespace", "ConfigMap", "Secret", "PersistentVolume", "PersistentVolumeClaim", "Service",
-                    "StatefulSet", "Deployment", "HorizontalPodAutoscaler")  # fmt: skip
+# The documented order (docs/architecture.md#apply-order), the namespace first; kinds the overlay lacks are skipped.
+DOCUMENTED_ORDER = ("Namespace", "ConfigMap", "Secret", "NetworkPolicy", "PersistentVolume", "PersistentVolumeClaim",
+                    "Service", "StatefulSet", "Deployment", "HorizontalPodAutoscaler")  # fmt: skip
 WORKLOADS = ("statefulset/nta-mongodb", "deployment/nta-dask-scheduler", "deployment/nta-dask-worker",
              "deployment/nta-django", "deployment/nta-flask", "deployment/nta-nginx")  # fmt: skip
 WORKER_LABEL = "app.kubernetes.io/name=nta-dask-worker"

@@ -18,8 +18,8 @@ from nta_dev.kube import Kubectl
 from .fakes import LOCAL, REMOTE, Call, FakeKubectl, assert_context_everywhere
 
 # The documented order (docs/architecture.md#apply-order); anything else comes after, in rendered order.
-DOCUMENTED_ORDER = ["Namespace", "ConfigMap", "Secret", "PersistentVolume", "PersistentVolumeClaim", "Service",
-                    "StatefulSet", "Deployment", "HorizontalPodAutoscaler"]  # fmt: skip
+DOCUMENTED_ORDER = ["Namespace", "ConfigMap", "Secret", "NetworkPolicy", "PersistentVolume", "PersistentVolumeClaim",
+                    "Service", "StatefulSet", "Deployment", "HorizontalPodAutoscaler"]  # fmt: skip
 
 
 def rendered_kinds(real_kubectl: str, overlay: Path) -> list[tuple[str, str]]:
