@@ -2,8 +2,9 @@
 
 `tilt ci` (build every image FROM the offline base, push to the cluster's registry, deploy, seed) -> all healthy;
 then `tilt up` in the background: a saved Django view, Flask handler, pipeline module, nginx template and static
-file are each served by the running pods (same pod names, no restart), the e2e suite passes through NodePort 31000
-meanwhile, a Dockerfile change rebuilds the image and replaces the pod, `tilt down` removes the stack (keeping
+file are each served by the running pods (same pod names, no restart), a debugger's breakpoint in Django stops
+before and after a live update, the e2e suite passes through NodePort 31000 meanwhile, a Dockerfile change
+rebuilds the image and replaces the pod, `tilt down` removes the stack (keeping
 MongoDB's data, as `./inv down` does) and `tilt down --delete-namespaces` the rest.
 
 Runs after test_stack.py (file order), which leaves the namespace purged. The edits are made in this checkout and
@@ -15,10 +16,12 @@ from __future__ import annotations
 import csv
 import json
 import re
+import threading
 import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import pytest
@@ -29,6 +32,7 @@ from nta_dev.cluster.registry import HOST as REGISTRY
 from nta_dev.reload import EDITS, Probe
 from nta_dev.tiltrun import CI_SUCCESS, Tilt, TiltUp
 from nta_dev.tools import find
+from tests.fixtures.dap import Debugger, local_variables, top_frame
 from tests.fixtures.require import unavailable
 
 from .conftest import REPO_ROOT, Kubectl, run_inv
@@ -98,9 +102,17 @@ def test_images_reach_the_cluster_through_its_announced_registry(ci_run: CiRun, 
         assert set(json.load(resp)["repositories"]) >= BUILT
 
 
+def answers(url: str) -> bool:
+    try:
+        return get(url)[0] == 200
+    except OSError:  # URLError included: the NodePort may be programmed a moment after Tilt reports healthy
+        return False
+
+
 def test_a_fresh_stack_has_the_reference_seed(ci_run: CiRun) -> None:
     with SEED_CSV.open(newline="") as handle:
         rows = sum(1 for _ in csv.DictReader(handle))
+    wait_for(lambda: answers(f"{NODE_PORT}/nta/rest/healthz"), "the search API through NodePort 31000")
     assert json.loads(get(f"{NODE_PORT}/nta/rest/healthz")[1])["reference_compounds"] == rows
 
 
@@ -112,15 +124,24 @@ def test_the_mongo_stand_in_no_longer_logs_every_command(ci_run: CiRun, kubectl:
 
 
 @pytest.fixture(scope="module")
-def up(ci_run: CiRun, tilt: Tilt, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TiltUp]:
+def up(ci_run: CiRun, tilt: Tilt, kubectl: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TiltUp]:
     if ci_run.code != 0:
         pytest.fail("tilt ci failed (see test_tilt_ci_reaches_all_healthy)", pytrace=False)
-    session = tilt.up(tmp_path_factory.mktemp("tilt") / "tilt-up.log")
+    # Django under debugpy (test_a_breakpoint_survives_a_live_update); the other tests see it running as usual.
+    session = tilt.up(tmp_path_factory.mktemp("tilt") / "tilt-up.log", "--debug", "django")
     try:
         print(f"\ntilt up: every resource healthy after {session.wait_healthy():.1f} s")
+        wait_for(lambda: debugged_django_only(kubectl), "one nta-django pod, the one under debugpy", timeout=180)
         yield session
     finally:
         session.stop()
+
+
+def debugged_django_only(kubectl: Kubectl) -> bool:
+    """The rollout `--debug django` caused is over: one Django pod left, Ready, with NTA_DEBUG set."""
+    pods = items(kubectl, "pods", "-l", "app.kubernetes.io/name=nta-django")
+    env = [{e["name"] for e in p["spec"]["containers"][0].get("env", [])} for p in pods]
+    return len(pods) == 1 and ready(pods[0]) and "NTA_DEBUG" in env[0]
 
 
 @pytest.fixture(scope="module")
@@ -163,6 +184,61 @@ def test_the_e2e_suite_passes_while_tilt_up_runs(up: TiltUp, cluster: Cluster) -
     assert proc.returncode == 0, proc.stdout[-5000:]
     summary = re.search(r"^=*\s*(\d+) passed", proc.stdout, re.M)
     assert summary and int(summary.group(1)) >= 40, proc.stdout[-3000:]
+
+
+def test_a_breakpoint_survives_a_live_update(up: TiltUp, kubectl: Kubectl) -> None:
+    """`tilt up -- --debug django`: a DAP client on Tilt's forward of port 5678 (paths mapped to /app, as in the
+    README's VS Code configuration) stops in the view; after a save Tilt syncs, gunicorn forks a new worker, and the
+    same breakpoint stops again in the new code."""
+    views = REPO_ROOT / EDITS["django"].path
+    original = views.read_text()
+    line = next(n for n, text in enumerate(original.splitlines(), 1) if 'HttpResponse("ok\\n"' in text)
+    mapping = {"localRoot": str(REPO_ROOT), "remoteRoot": "/app"}
+    debugger = Debugger("127.0.0.1", 5678, options={"pathMappings": [mapping]})
+    debugger.breakpoints[str(views)] = [line]
+    debugger.attach().wait_sessions(2)  # gunicorn's master and its worker, in the pod
+    url = f"{NODE_PORT}/nta/healthz"
+    before = pod_states(kubectl)
+    try:
+        answer = in_background(http_get, url)
+        session, stopped = debugger.stopped(timeout=SERVE_TIMEOUT_S)
+        frame = top_frame(session, stopped["threadId"])
+        assert (frame["name"], frame["line"], frame["source"]["path"]) == ("healthz", line, str(views)), frame
+        assert "WSGIRequest" in local_variables(session, frame["id"])["request"]
+        session.request("continue", {"threadId": stopped["threadId"]})
+        assert answer.result(timeout=SERVE_TIMEOUT_S) == "ok\n"
+
+        sessions = len(debugger.sessions)
+        views.write_text(original.replace('HttpResponse("ok\\n"', 'HttpResponse("ok via tilt\\n"', 1))
+        debugger.wait_sessions(sessions + 1, timeout=SERVE_TIMEOUT_S)  # Tilt synced, gunicorn forked, followed
+        answer = in_background(http_get, url)
+        session, stopped = debugger.stopped(timeout=SERVE_TIMEOUT_S)
+        frame = top_frame(session, stopped["threadId"])
+        assert (frame["name"], frame["line"]) == ("healthz", line), frame
+        session.request("continue", {"threadId": stopped["threadId"]})
+        assert answer.result(timeout=SERVE_TIMEOUT_S) == "ok via tilt\n"  # the stop was in the new code's request
+    finally:
+        views.write_text(original)
+        debugger.close()
+    assert pod_states(kubectl) == before  # the same pod: no restart for the debugger
+
+
+def in_background(fn: Callable[[str], str], arg: str) -> Future:
+    future: Future = Future()
+    threading.Thread(target=lambda: _settle(future, fn, arg), daemon=True).start()
+    return future
+
+
+def _settle(future: Future, fn: Callable[[str], str], arg: str) -> None:
+    try:
+        future.set_result(fn(arg))
+    except Exception as exc:
+        future.set_exception(exc)
+
+
+def http_get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=SERVE_TIMEOUT_S) as resp:
+        return resp.read().decode()
 
 
 def flask_pods(kubectl: Kubectl) -> dict[str, str]:
