@@ -19,6 +19,7 @@ import signal
 import string
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
 import urllib.error
@@ -148,6 +149,16 @@ def write_nginx_conf(cfg: StackConfig) -> Path:
     return path
 
 
+def _restarted_on_dependency_change(cfg: StackConfig, command: str, *services: str) -> str:
+    """`command` under `watchmedo auto-restart`: the whole process restarts (not a reload) when it dies, when a
+    pyproject.toml of `services` changes, or when a package is installed into or removed from the venv (a
+    *.dist-info folder comes or goes). A master that preloaded libraries must never fork from stale ones."""
+    folders = [cfg.source_root / "services" / s for s in services] + [Path(sysconfig.get_paths()["purelib"])]
+    watched = " ".join(f"--directory {shlex.quote(str(folder))}" for folder in folders)
+    return (f"{_venv_bin('watchmedo')} auto-restart {watched} --patterns '**/pyproject.toml;**/*.dist-info' "
+            f"--signal SIGTERM --kill-after 5 -- {command}")
+
+
 def processes(cfg: StackConfig) -> dict[str, str]:
     """Process name -> shell command (honcho runs each in its own process group).
 
@@ -164,28 +175,27 @@ def processes(cfg: StackConfig) -> dict[str, str]:
                     f"{shlex.quote(str(cfg.state_dir))} --source-root {shlex.quote(str(cfg.source_root))} "
                     f"--max-upload-mb {cfg.max_upload_mb} --render-nginx "
                     f"&& {NGINX_BIN} -c {nginx_conf} -s reload")  # fmt: skip
+    # -c python:...gunicorn_dev: the master holds the third-party imports, a reload imports only our code.
+    gunicorn = f"{_venv_bin('gunicorn')} --reload --workers 1 --threads 8 --graceful-timeout 5 --no-control-socket"
+    flask = (f"{gunicorn} -c python:nta_api.gunicorn_dev -b 127.0.0.1:{cfg.port('flask')} --access-logfile - "
+             "'nta_api.app:create_app()'")
+    django = (f"{gunicorn} -c python:nta_web.gunicorn_dev -b 127.0.0.1:{cfg.port('django')} --timeout 120 "
+              "--access-logfile - nta_web.wsgi:application")
+    # The worker reloads our code in place (--preload nta_devserver.dask).
+    worker = (f"{_venv_bin('dask')} worker {scheduler} --no-nanny --nthreads {cfg.worker_threads} --memory-limit 0 "
+              f"--no-dashboard --local-directory {shlex.quote(str(cfg.state_dir / 'dask'))} "
+              "--preload nta_devserver.dask")
     commands = {
         # Own pid and log files: nx-27017's defaults in /tmp would refuse a second instance (tests, CI).
         "mongo": f"{_venv_bin('nx-27017')} --data-dir {shlex.quote(str(cfg.state_dir / 'mongo'))} "
                  f"--port {cfg.port('mongo')} --pid-file {shlex.quote(str(cfg.state_dir / 'mongo.pid'))} "
                  f"--log-file {shlex.quote(str(cfg.state_dir / 'mongo.log'))}",
-        # -c python:...gunicorn_dev: the master holds the third-party imports, a reload imports only our code.
-        "flask": f"{_venv_bin('gunicorn')} --reload -c python:nta_api.gunicorn_dev -b 127.0.0.1:{cfg.port('flask')} "
-                 "--workers 1 --threads 8 --no-control-socket --access-logfile - 'nta_api.app:create_app()'",
-        "django": f"{_venv_bin('gunicorn')} --reload -c python:nta_web.gunicorn_dev "
-                  f"-b 127.0.0.1:{cfg.port('django')} --workers 1 --threads 8 --timeout 120 --no-control-socket "
-                  "--access-logfile - nta_web.wsgi:application",
+        "flask": _restarted_on_dependency_change(cfg, flask, "flask"),
+        "django": _restarted_on_dependency_change(cfg, django, "django", "pipeline"),
         "scheduler": f"{_venv_bin('dask')} scheduler --host 127.0.0.1 --port {cfg.port('scheduler')} "
                      f"--dashboard-address 127.0.0.1:{cfg.port('dashboard')} --dashboard-prefix /nta/dask "
                      "--preload nta_pipeline.reaper",
-        # The worker reloads our code in place (--preload nta_devserver.dask); watchmedo only restarts it when it
-        # died or a dependency file changed.
-        "worker": f"{_venv_bin('watchmedo')} auto-restart "
-                  f"--directory {shlex.quote(str(cfg.source_root / 'services/pipeline'))} "
-                  "--patterns '**/pyproject.toml' --signal SIGTERM --kill-after 5 -- "
-                  f"{_venv_bin('dask')} worker {scheduler} --no-nanny --nthreads {cfg.worker_threads} --memory-limit 0 "
-                  f"--no-dashboard --local-directory {shlex.quote(str(cfg.state_dir / 'dask'))} "
-                  "--preload nta_devserver.dask",
+        "worker": _restarted_on_dependency_change(cfg, worker, "pipeline"),
         "nginx": f"{NGINX_BIN} -c {nginx_conf} -g 'daemon off;{nginx_user}'",
         "nginx-reload": f"{_venv_bin('watchmedo')} shell-command --patterns '**/*.template' --wait --drop "
                         f"--command {shlex.quote(reload_nginx)} {shlex.quote(str(cfg.nginx_dir))}",

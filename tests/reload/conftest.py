@@ -12,8 +12,8 @@ from nta_dev.localstack import REPO, BackgroundStack, StackConfig, free_port_off
 from tests.fixtures.stack import background_stack
 
 # What the local stack runs from; copied so the tests edit a scratch tree, never the checkout.
-COPIED = ("services/pipeline/src", "services/pipeline/pyproject.toml", "services/django/src", "services/flask/src",
-          "services/nginx")
+COPIED = ("services/pipeline/src", "services/pipeline/pyproject.toml", "services/django/src",
+          "services/django/pyproject.toml", "services/flask/src", "services/flask/pyproject.toml", "services/nginx")
 
 
 def _is_gunicorn(cmd: list[str]) -> bool:

@@ -114,3 +114,19 @@ def test_a_dependency_change_restarts_the_worker_process(local_stack, worker_cli
         except Exception:  # no worker while it restarts
             continue
     assert new_pid != pid  # watchmedo started a new process: dependencies are never swapped in place
+
+
+@pytest.mark.parametrize("service", ["django", "flask"])
+def test_a_dependency_change_restarts_the_gunicorn_master(local_stack, service: str) -> None:
+    # The master holds the preloaded libraries: after a pin change it must not fork workers from the old ones.
+    master = local_stack.gunicorn_masters()[service]
+    pyproject = local_stack.root / f"services/{service}/pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "\n")
+    deadline = time.monotonic() + BOUND_S
+    while local_stack.gunicorn_masters().get(service, master) == master and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert local_stack.gunicorn_masters().get(service, master) != master
+    probe = http_probe(local_stack.cfg.base_url, service)
+    while not probe("") and time.monotonic() < deadline:  # and the new master serves
+        time.sleep(0.2)
+    assert probe("")
