@@ -58,9 +58,12 @@ def test_bad_input_fails_with_the_step_and_the_readers_message(store: JobStore, 
 def test_unreachable_search_api_fails_the_search_step(store: JobStore, mongo_url: str, ms1_data: Path) -> None:
     inputs = {k: v for k, v in _inputs(ms1_data).items() if k == "pos"}
     job_id = store.create_job("p", Parameters(search_dsstox="yes").as_dict(), inputs)
-    assert run_job(job_id, _settings(store, mongo_url, api_url="http://127.0.0.1:9/nta/rest")) == "failed"
+    settings = RunnerSettings(mongo_url=mongo_url, db_name=store.db.name, api_url="http://127.0.0.1:9/nta/rest",
+                              lease_seconds=30, search_retries=1)  # fmt: skip
+    assert run_job(job_id, settings) == "failed"
     error = store.get(job_id)["error"]
     assert error["step"] == "Searching dsstox database" and "unreachable" in error["message"]
+    assert "2 attempt(s)" in error["message"], error  # one resend (tests/runner/test_faults.py: riding one out)
 
 
 def test_result_names() -> None:

@@ -11,9 +11,12 @@ Schema (collection ``jobs``; files in the GridFS bucket ``fs``)::
     step          name of the current (or failing) workflow step
     progress      0.0 .. 1.0
     created_at, started_at, finished_at, updated_at   UTC datetimes
-    heartbeat     epoch seconds of the runner's last sign of life (a number: compares the same on every server)
+    heartbeat     epoch seconds of the runner's last sign of life (a number: compares the same on every server);
+                  while queued: when it was last handed to the scheduler
+    submissions   how many times it was handed to a scheduler (absent: once); see requeue_lost
     attempts      how many times a worker claimed the job
-    lease         token of the current claim: updates from an older claim (a worker presumed dead) are ignored
+    lease         token of the current (or finishing) claim: updates from an older claim (a worker presumed dead)
+                  are ignored
     error         {"step", "message"} or None
     parameters    Parameters.as_dict()
     inputs        {role: {file_id, filename, size}}
@@ -32,25 +35,34 @@ Retention (NTA_JOB_RETENTION_HOURS, default 168, 0 keeps everything): the schedu
 which deletes an expired job's GridFS files, then the job. A TTL index on ``expires_at`` is the backstop when no
 scheduler sweeps; it fires TTL_GRACE_SECONDS late so that it never races the sweep, since a TTL deletion cannot
 follow the job into GridFS (files whose job is gone are still found by their own ``expires_at_epoch``).
+
+Faults: the driver's timeouts are explicit (DRIVER_OPTIONS). The worker's writes (claim, progress, heartbeats,
+result files, the final status) are retried with backoff for up to a lease (`retrying`), so a MongoDB outage
+shorter than the lease does not fail a running job, and a longer one has lost the job to the reaper anyway.
+A queued job the scheduler forgot (it restarted before a worker took the job) is handed to it again by the
+reaper (requeue_lost), at most MAX_SUBMISSIONS times, then failed naming why.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
+from bson import ObjectId
 from gridfs import GridFSBucket
 from gridfs.errors import NoFile
 from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument
 from pymongo.database import Database
+from pymongo.errors import ConnectionFailure
 
 from .errors import NtaError
 
@@ -64,6 +76,18 @@ DEFAULT_RETENTION_HOURS = 168.0
 # reaper.py) has not run, e.g. no scheduler for an hour.
 TTL_GRACE_SECONDS = 3600
 SWEEP_BATCH = 500  # jobs (and files) per sweep and step: one sweep stays short; the next one continues
+MAX_SUBMISSIONS = 3  # times a queued job is handed to a scheduler (the first submit included) before it is failed
+# pymongo's defaults wait 30 s to select a server and for ever on a socket: a dead MongoDB pod (no RST) would hang
+# a heartbeat past the lease. Selection and connect timeouts come from from_url (the callers' patience); the socket
+# timeout bounds one operation (a 255 KB GridFS chunk, a page of jobs), far above a healthy round trip.
+SOCKET_TIMEOUT_MS = 20000
+# retryWrites/retryReads retry once on a replica set; the standalone MongoDB of the stack gets no driver retry, so
+# the worker's own writes go through JobStore.retrying too.
+DRIVER_OPTIONS: dict[str, Any] = {"retryWrites": True, "retryReads": True, "socketTimeoutMS": SOCKET_TIMEOUT_MS}
+RETRY_FIRST_DELAY_S, RETRY_MAX_DELAY_S = 0.25, 2.0
+
+log = logging.getLogger("nta_pipeline.jobstore")
+T = TypeVar("T")
 
 
 class JobLost(RuntimeError):
@@ -128,9 +152,36 @@ class JobStore:
     @classmethod
     def from_url(cls, mongo_url: str, db_name: str = "nta", *, lease_seconds: float = 60.0,
                  timeout_ms: int = 3000) -> JobStore:  # fmt: skip
+        """A store on its own MongoClient; timeout_ms bounds server selection and connecting (each attempt: the
+        worker's writes are retried on top, see `retrying`)."""
         client: MongoClient = MongoClient(mongo_url, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms,
-                                          tz_aware=False)  # fmt: skip
+                                          tz_aware=False, **DRIVER_OPTIONS)  # fmt: skip
         return cls(client[db_name], lease_seconds=lease_seconds)
+
+    def retrying(self, op: Callable[[], T], what: str, *, budget_s: float | None = None) -> T:
+        """op(), retried with backoff while MongoDB is unreachable, for up to budget_s (default: the lease: a job
+        silent for longer is failed by the reaper anyway); then the last error is raised."""
+        deadline = time.monotonic() + (self.lease_seconds if budget_s is None else budget_s)
+        delay, failures = RETRY_FIRST_DELAY_S, 0
+        while True:
+            try:
+                result = op()
+            except ConnectionFailure as exc:  # AutoReconnect, NetworkTimeout, ServerSelectionTimeoutError ...
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    log.error("%s: MongoDB still unreachable after %d attempts; giving up (%s)", what, failures + 1,
+                              type(exc).__name__)  # fmt: skip
+                    raise
+                if failures == 0:
+                    log.warning("%s: MongoDB unreachable (%s: %s); retrying for up to %.0f s", what,
+                                type(exc).__name__, str(exc)[:200], left)  # fmt: skip
+                failures += 1
+                time.sleep(min(delay, left))
+                delay = min(delay * 2, RETRY_MAX_DELAY_S)
+                continue
+            if failures:
+                log.info("%s: MongoDB answered again after %d failed attempt(s)", what, failures)
+            return result
 
     def ping(self, timeout_s: float = 2.0) -> None:
         """Raise unless the database answers within timeout_s."""
@@ -157,7 +208,7 @@ class JobStore:
                 "_id": job_id, "project_name": project_name, "status": "queued", "step": "Waiting for a worker",
                 "progress": 0.0, "created_at": now, "started_at": None, "finished_at": None, "updated_at": now,
                 "heartbeat": time.time(), "attempts": 0, "lease": None, "error": None, "parameters": parameters,
-                "inputs": stored, "results": {}, "summary": {}, "owner": owner,
+                "inputs": stored, "results": {}, "summary": {}, "owner": owner, "submissions": 1,
                 "expires_at": expires_at,
             })  # fmt: skip
         except Exception:
@@ -201,7 +252,8 @@ class JobStore:
 
     def expire_stale(self, job_id: str | None = None) -> int:
         """Fail processing jobs whose heartbeat is older than the lease; returns how many."""
-        query: dict[str, Any] = {"status": "processing", "heartbeat": {"$lt": time.time() - self.lease_seconds}}
+        stale = {"$lt": time.time() - self.lease_seconds}
+        query: dict[str, Any] = {"status": "processing", "heartbeat": stale}
         if job_id is not None:
             query["_id"] = job_id
         expired = 0
@@ -210,7 +262,9 @@ class JobStore:
             message = (f"the worker running this job stopped responding during '{step}' (no heartbeat for "
                        f"{self.lease_seconds:g} s, attempt {doc.get('attempts', 1)} of {MAX_ATTEMPTS}); "
                        "submit the files again")  # fmt: skip
-            result = self.jobs.update_one({"_id": doc["_id"], "status": "processing", "lease": doc.get("lease")},
+            # heartbeat again: a beat that landed since the find (e.g. the first after an outage) keeps the job.
+            result = self.jobs.update_one({"_id": doc["_id"], "status": "processing", "lease": doc.get("lease"),
+                                           "heartbeat": stale},
                                           {"$set": {"status": "failed", "error": {"step": step, "message": message},
                                                     "finished_at": utcnow(), "lease": None}})  # fmt: skip
             expired += result.modified_count
@@ -220,15 +274,27 @@ class JobStore:
 
     def claim(self, job_id: str) -> Claim | None:
         """Take the job for this worker. None when it is finished already, or has used up its attempts
-        (then it is marked failed here)."""
+        (then it is marked failed here). Retried while MongoDB is unreachable (see `retrying`)."""
         now = utcnow()
         lease = uuid.uuid4().hex
-        doc = self.jobs.find_one_and_update(
-            {"_id": job_id, "status": {"$in": list(ACTIVE)}},
-            {"$set": {"status": "processing", "lease": lease, "updated_at": now, "heartbeat": time.time(),
-                      "progress": 0.0, "step": "Starting"}, "$inc": {"attempts": 1}},
-            projection={"attempts": 1, "started_at": 1, "step": 1}, return_document=ReturnDocument.AFTER,
-        )  # fmt: skip
+        tried = False
+
+        def take() -> dict[str, Any] | None:
+            nonlocal tried
+            if tried:  # an earlier attempt may have landed with its reply lost: do not count the attempt twice
+                mine = self.jobs.find_one({"_id": job_id, "lease": lease, "status": "processing"},
+                                          {"attempts": 1, "started_at": 1})  # fmt: skip
+                if mine is not None:
+                    return mine
+            tried = True
+            return self.jobs.find_one_and_update(
+                {"_id": job_id, "status": {"$in": list(ACTIVE)}},
+                {"$set": {"status": "processing", "lease": lease, "updated_at": now, "heartbeat": time.time(),
+                          "progress": 0.0, "step": "Starting"}, "$inc": {"attempts": 1}},
+                projection={"attempts": 1, "started_at": 1}, return_document=ReturnDocument.AFTER,
+            )  # fmt: skip
+
+        doc = self.retrying(take, f"job {job_id}: claim")
         if doc is None:
             return None
         claim = Claim(job_id, lease, int(doc.get("attempts") or 1))
@@ -243,16 +309,33 @@ class JobStore:
             self._update(claim, {"step": f"Retrying after a lost worker (attempt {claim.attempt} of {MAX_ATTEMPTS})"})
         return claim
 
-    def _update(self, claim: Claim, fields: dict[str, Any]) -> None:
+    def _update(self, claim: Claim, fields: dict[str, Any], *, retry: bool = True) -> None:
+        """Set fields on the job while this claim holds it. A terminal status keeps the lease on the document, so
+        a retry after a lost reply recognises its own write instead of taking it for a lost job."""
         held = {"_id": claim.job_id, "lease": claim.lease, "status": "processing"}
-        result = self.jobs.update_one(held, {"$set": {**fields, "updated_at": utcnow(), "heartbeat": time.time()}})
-        if result.matched_count == 0:
+        update = {"$set": {**fields, "updated_at": utcnow(), "heartbeat": time.time()}}
+        tried = False
+
+        def write() -> bool:
+            nonlocal tried
+            retried, tried = tried, True
+            landed = self.jobs.update_one(held, update).matched_count > 0
+            if not landed and retried and "status" in fields:
+                landed = self.jobs.count_documents({"_id": claim.job_id, "lease": claim.lease,
+                                                    "status": fields["status"]}, limit=1) > 0  # fmt: skip
+            return landed
+
+        landed = self.retrying(write, f"job {claim.job_id}: update") if retry else write()
+        if not landed:
             raise JobLost(f"job {claim.job_id} is no longer held by this worker (expired or re-claimed)")
 
     def load_inputs(self, job_id: str) -> dict[str, tuple[str, bytes]]:
-        doc = self.jobs.find_one({"_id": job_id}, {"inputs": 1}) or {}
-        return {role: (entry["filename"], self.files.open_download_stream(entry["file_id"]).read())
-                for role, entry in (doc.get("inputs") or {}).items()}  # fmt: skip
+        def load() -> dict[str, tuple[str, bytes]]:
+            doc = self.jobs.find_one({"_id": job_id}, {"inputs": 1}) or {}
+            return {role: (entry["filename"], self.files.open_download_stream(entry["file_id"]).read())
+                    for role, entry in (doc.get("inputs") or {}).items()}  # fmt: skip
+
+        return self.retrying(load, f"job {job_id}: load inputs")
 
     def progress(self, claim: Claim, step: str, fraction: float) -> None:
         self._update(claim, {"step": step, "progress": float(min(max(fraction, 0.0), 1.0))})
@@ -260,16 +343,27 @@ class JobStore:
     def heartbeat(self, claim: Claim) -> None:
         self._update(claim, {})
 
+    def beat_interval(self) -> float:
+        """Seconds between heartbeats: a tenth of the lease (at most 5 s), so the last beat before a MongoDB
+        outage is recent and an outage of nearly a lease is survived."""
+        return min(max(0.5, self.lease_seconds / 10), 5.0)
+
     @contextlib.contextmanager
     def heartbeating(self, claim: Claim) -> Iterator[None]:
-        """Refresh updated_at in a background thread while the body runs (steps can be long)."""
+        """Refresh the heartbeat in a background thread while the body runs (steps can be long)."""
         stop = threading.Event()
-        interval = max(0.5, self.lease_seconds / 4)
+        interval = self.beat_interval()
 
         def beat() -> None:
-            while not stop.wait(interval):
-                with contextlib.suppress(Exception):  # a missed beat is retried; the lease is generous
-                    self.heartbeat(claim)
+            wait = interval
+            while not stop.wait(wait):
+                try:
+                    self._update(claim, {}, retry=False)  # not `retrying`: stop must not wait for a backoff
+                    wait = interval
+                except JobLost:
+                    return  # the main thread learns it at its next write
+                except Exception:  # MongoDB unreachable: beat again soon (the lease counts from the last beat)
+                    wait = min(interval, 0.5)
 
         thread = threading.Thread(target=beat, name=f"heartbeat-{claim.job_id}", daemon=True)
         thread.start()
@@ -279,18 +373,37 @@ class JobStore:
             stop.set()
             thread.join()
 
+    def _upload(self, job_id: str, filename: str, data: bytes, metadata: dict[str, Any]) -> ObjectId:
+        """One GridFS file, retried while MongoDB is unreachable; a retry first deletes what an interrupted
+        attempt left under the same id."""
+        file_id = ObjectId()
+        tried = False
+
+        def upload() -> ObjectId:
+            nonlocal tried
+            if tried:
+                with contextlib.suppress(NoFile):
+                    self.files.delete(file_id)
+            tried = True
+            self.files.upload_from_stream_with_id(file_id, filename, data, metadata=metadata)
+            return file_id
+
+        return self.retrying(upload, f"job {job_id}: store {filename}")
+
     def complete(self, claim: Claim, results: dict[str, ResultFile], summary: dict[str, Any]) -> None:
         """Upload the result files and mark the job completed (all or nothing)."""
         entries: dict[str, dict[str, Any]] = {}
         try:
-            expiry = file_expiry((self.jobs.find_one({"_id": claim.job_id}, {"expires_at": 1}) or {}).get("expires_at"))
+            doc = self.retrying(lambda: self.jobs.find_one({"_id": claim.job_id}, {"expires_at": 1}),
+                                f"job {claim.job_id}: read expiry")  # fmt: skip
+            expiry = file_expiry((doc or {}).get("expires_at"))
             for name, rf in results.items():
                 metadata = {"job_id": claim.job_id, "name": name, "contentType": rf.content_type, **expiry}
-                file_id = self.files.upload_from_stream(rf.filename, rf.data, metadata=metadata)
+                file_id = self._upload(claim.job_id, rf.filename, rf.data, metadata)
                 entries[name] = {"file_id": file_id, "filename": rf.filename, "content_type": rf.content_type,
                                  "size": len(rf.data)}  # fmt: skip
             self._update(claim, {"status": "completed", "step": "Completed", "progress": 1.0, "results": entries,
-                                 "summary": summary, "finished_at": utcnow(), "lease": None})  # fmt: skip
+                                 "summary": summary, "finished_at": utcnow()})  # fmt: skip
         except Exception:
             for entry in entries.values():
                 with contextlib.suppress(Exception):
@@ -299,7 +412,37 @@ class JobStore:
 
     def finish_failed(self, claim: Claim, step: str, message: str) -> None:
         self._update(claim, {"status": "failed", "step": step, "error": {"step": step, "message": message},
-                             "finished_at": utcnow(), "lease": None})  # fmt: skip
+                             "finished_at": utcnow()})  # fmt: skip
+
+    # -- queued jobs a scheduler lost (the scheduler's reaper calls this) -----------------------------------
+
+    def requeue_lost(self, has_task: Callable[[str], bool], *, now: float | None = None) -> tuple[list[str], int]:
+        """Queued jobs waiting longer than a lease that the scheduler has no task for (it restarted after they were
+        submitted, or their task errored before a worker claimed them). Returns (ids to submit again, with their
+        submission count raised and their queue clock reset; how many were failed after MAX_SUBMISSIONS)."""
+        now = time.time() if now is None else now
+        resubmit: list[str] = []
+        failed = 0
+        waiting = self.jobs.find({"status": "queued", "heartbeat": {"$lt": now - self.lease_seconds}},
+                                 {"submissions": 1, "heartbeat": 1}).limit(SWEEP_BATCH)  # fmt: skip
+        for doc in list(waiting):
+            if has_task(doc["_id"]):
+                continue  # waiting for a free worker: the scheduler has it
+            submissions = int(doc.get("submissions") or 1)
+            # The heartbeat it was read with: a job claimed or resubmitted meanwhile is left alone.
+            unchanged = {"_id": doc["_id"], "status": "queued", "heartbeat": doc["heartbeat"]}
+            if submissions >= MAX_SUBMISSIONS:
+                step = "Waiting for a worker"
+                message = (f"the Dask scheduler lost this job {submissions} times before a worker started it (the "
+                           "scheduler restarted, or the job could not be started); not submitting it again. Submit "
+                           "the files again, and check the scheduler and worker logs if this repeats")  # fmt: skip
+                failed += self.jobs.update_one(unchanged, {"$set": {
+                    "status": "failed", "step": step, "error": {"step": step, "message": message},
+                    "finished_at": utcnow(), "updated_at": utcnow()}}).modified_count  # fmt: skip
+            elif self.jobs.update_one(unchanged, {"$set": {"submissions": submissions + 1, "heartbeat": time.time(),
+                                                           "updated_at": utcnow()}}).modified_count:  # fmt: skip
+                resubmit.append(doc["_id"])
+        return resubmit, failed
 
     # -- retention and indexes (the scheduler's reaper calls these) --------------------------------------------
 

@@ -7,10 +7,15 @@ or failed with the step and the message. See jobstore for how a lost worker is d
 Worker settings come from the environment (the configuration contract): NTA_MONGO_URL (required), NTA_DB_NAME,
 NTA_API_URL, NTA_JOB_LEASE_SECONDS, NTA_JOB_TIMEOUT_SECONDS (nta_pipeline.limits: a job running longer is failed,
 naming the step it was in).
+
+Faults: MongoDB away for less than a lease only delays the job (jobstore retries the worker's reads and writes);
+the search API away for a few seconds is retried by the search client (search.py); a task that errors before its
+job was claimed leaves the job queued, and the scheduler's reaper submits it again (reaper.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -20,6 +25,8 @@ import time
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from pymongo.errors import ConnectionFailure
 
 from .errors import NtaError, StepError
 from .jobstore import Claim, JobLost, JobStore, ResultFile
@@ -50,6 +57,7 @@ class RunnerSettings:
     api_url: str = ""
     lease_seconds: float = 60.0
     job_timeout_seconds: float = Limits().job_timeout_seconds
+    search_retries: int = 7  # resends of a search request that could not connect or got 502-504 (search.py)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RunnerSettings:
@@ -92,13 +100,18 @@ def close_clients() -> None:
         client.close()  # type: ignore[attr-defined]
 
 
+def task_key(job_id: str) -> str:
+    """The Dask key of a job's task: the reaper asks the scheduler whether it still knows it."""
+    return f"nta-job-{job_id}"
+
+
 def submit(job_id: str, scheduler_address: str, *, timeout: float = 5.0) -> None:
     """Hand the job to the scheduler and return at once (the client is reused between calls)."""
     from distributed import fire_and_forget
 
     try:
         client = _client(scheduler_address, timeout)
-        fire_and_forget(client.submit(run_job, job_id, key=f"nta-job-{job_id}", pure=False))  # type: ignore[attr-defined]
+        fire_and_forget(client.submit(run_job, job_id, key=task_key(job_id), pure=False))  # type: ignore[attr-defined]
     except Exception as exc:  # OSError, TimeoutError, CommClosedError ... all mean "not submitted"
         with _clients_lock:
             _clients.pop(scheduler_address, None)
@@ -159,7 +172,10 @@ def run_job(job_id: str, settings: RunnerSettings | None = None) -> str:
 
     settings = settings or RunnerSettings.from_env()
     store = _store(settings)
-    store.expire_stale()  # every job start also ends jobs whose worker went silent, whoever reads them
+    # Every job start also ends jobs whose worker went silent; housekeeping only (the reaper does it too).
+    with contextlib.suppress(ConnectionFailure):
+        store.expire_stale()
+    # Retried for up to a lease; raising here leaves the job queued, and the reaper submits it again.
     claim = store.claim(job_id)
     if claim is None:
         log.info("job %s: nothing to do (finished, or out of attempts)", job_id)
@@ -183,12 +199,14 @@ def run_job(job_id: str, settings: RunnerSettings | None = None) -> str:
     try:
         with store.heartbeating(claim):
             store.progress(claim, step, 0.0)
-            doc = store.get(job_id) or {}
+            doc = store.retrying(lambda: store.jobs.find_one({"_id": job_id}, {"parameters": 1}),
+                                 f"job {job_id}: read parameters") or {}  # fmt: skip
             params = Parameters.from_strings(doc.get("parameters") or {})
             loaded = store.load_inputs(job_id)
             inputs = Inputs(**{role: data for role, (_, data) in loaded.items()},
                             names={role: filename for role, (filename, _) in loaded.items()})  # fmt: skip
-            searcher = ApiSearcher(settings.api_url, job_id) if settings.api_url else None
+            searcher = ApiSearcher(settings.api_url, job_id, retries=settings.search_retries) if settings.api_url \
+                else None  # fmt: skip
 
             def progress(name: str, fraction: float) -> None:
                 nonlocal step
@@ -214,6 +232,12 @@ def run_job(job_id: str, settings: RunnerSettings | None = None) -> str:
         return "failed" if timed_out.is_set() else _fail(store, claim, exc.step, str(exc.cause))
     except NtaError as exc:
         return "failed" if timed_out.is_set() else _fail(store, claim, step, str(exc))
+    except ConnectionFailure as exc:  # MongoDB away for longer than the retries (a lease): the job is lost
+        log.error("job %s: MongoDB unreachable for more than %g s in %s (%s)", job_id, settings.lease_seconds, step,
+                  type(exc).__name__)  # fmt: skip
+        message = (f"MongoDB was unreachable for more than {settings.lease_seconds:g} s (NTA_JOB_LEASE_SECONDS) "
+                   "during this step; submit the files again")  # fmt: skip
+        return _fail(store, claim, step, message)
     except Exception as exc:  # a bug: the user still gets the step, the log gets the traceback
         if timed_out.is_set():
             return "failed"
@@ -229,6 +253,6 @@ def _fail(store: JobStore, claim: Claim, step: str, message: str) -> str:
     log.info("job %s: failed in %s: %s", claim.job_id, step, message)
     try:
         store.finish_failed(claim, step, message)
-    except JobLost:
+    except (JobLost, ConnectionFailure):  # still unreachable: the reaper fails the job by its stale heartbeat
         return "lost"
     return "failed"
