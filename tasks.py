@@ -12,14 +12,17 @@ from pathlib import Path
 from invoke import Collection, Context, Exit, task
 
 from nta_dev import apply as applying
+from nta_dev import base_image as offline_base
+from nta_dev import containers as container_stack
 from nta_dev import dashboard as dash
 from nta_dev import doctor as doc
+from nta_dev import images as image_builds
 from nta_dev import kube, metrics, testsuite, tilt
 from nta_dev import logs as podlogs
 from nta_dev import seed as seeding
 from nta_dev import status as stack
 from nta_dev import up as dev_up
-from nta_dev.cli import OptionalPositionalTask, toolkit_errors
+from nta_dev.cli import OptionalPositionalTask, toolkit_task
 from nta_dev.safety import kubectl_for
 
 REPO = Path(__file__).resolve().parent
@@ -63,21 +66,20 @@ def bench(c: Context) -> None:
     c.run("python benchmarks/bench_workflow.py", pty=False)
 
 
-@task(klass=OptionalPositionalTask, positional=["name"], help={"name": "context to switch to"})
+@toolkit_task(klass=OptionalPositionalTask, positional=["name"], help={"name": "context to switch to"})
 def context(c: Context, name: str = "") -> None:
     """Show the kube context (local?); `context NAME` switches."""
-    with toolkit_errors():
-        if name:
-            ctx = kube.use_context(c, name)
-            print(f"nta: current context is now {ctx.name} ({'local' if ctx.local else 'NOT local'})")
-        else:
-            print(kube.describe(kube.load_kubeconfig()))
+    if name:
+        ctx = kube.use_context(c, name)
+        print(f"nta: current context is now {ctx.name} ({'local' if ctx.local else 'NOT local'})")
+    else:
+        print(kube.describe(kube.load_kubeconfig()))
 
 
-@task(help={"headlamp": "install Headlamp (the maintained successor) instead of Kubernetes Dashboard v2.7.0",
-            "manifest": "apply this local manifest file instead of downloading it (offline machines)",
-            "proxy": "then serve the UI (kubectl proxy / port-forward) until Ctrl-C",
-            "context": CONTEXT_HELP, "yes": YES_HELP})  # fmt: skip
+@toolkit_task(help={"headlamp": "install Headlamp (the maintained successor) instead of Kubernetes Dashboard v2.7.0",
+                    "manifest": "apply this local manifest file instead of downloading it (offline machines)",
+                    "proxy": "then serve the UI (kubectl proxy / port-forward) until Ctrl-C",
+                    "context": CONTEXT_HELP, "yes": YES_HELP})  # fmt: skip
 def dashboard(c: Context, headlamp: bool = False, manifest: str = "", proxy: bool = False, context: str = "",
               yes: bool = False) -> None:  # fmt: skip
     """Install a cluster web UI with a read-only login token.
@@ -85,27 +87,25 @@ def dashboard(c: Context, headlamp: bool = False, manifest: str = "", proxy: boo
     Kubernetes Dashboard v2.7.0 (archived upstream in 2026-01) with --enable-skip-login on local contexts
     only, or Headlamp with --headlamp. Creates ServiceAccount nta-dashboard-viewer (ClusterRole view).
     """
-    with toolkit_errors():
-        kubectl = kubectl_for(c, context or None, yes, action="install a dashboard")
-        access = dash.install_dashboard(kubectl, manifest or None, headlamp)
-        if proxy:
-            kubectl.run(*access.serve_args, warn=True)
+    kubectl = kubectl_for(c, context or None, yes, action="install a dashboard")
+    access = dash.install_dashboard(kubectl, manifest or None, headlamp)
+    if proxy:
+        kubectl.run(*access.serve_args, warn=True)
 
 
-@task(help={"manifest": "apply this local components.yaml instead of downloading it (offline machines)",
-            "timeout": "seconds to wait for `kubectl top nodes`", "context": CONTEXT_HELP, "yes": YES_HELP})
+@toolkit_task(help={"manifest": "apply this local components.yaml instead of downloading it (offline machines)",
+                    "timeout": "seconds to wait for `kubectl top nodes`", "context": CONTEXT_HELP, "yes": YES_HELP})
 def metrics_server(c: Context, manifest: str = "", timeout: int = 120, context: str = "", yes: bool = False) -> None:
     """Install metrics-server and wait for `kubectl top nodes`.
 
     Adds --kubelet-insecure-tls on local contexts only; on minikube enables its addon instead.
     """
-    with toolkit_errors():
-        kubectl = kubectl_for(c, context or None, yes, action="install metrics-server")
-        metrics.install_metrics_server(kubectl, manifest or None, timeout=timeout)
+    kubectl = kubectl_for(c, context or None, yes, action="install metrics-server")
+    metrics.install_metrics_server(kubectl, manifest or None, timeout=timeout)
 
 
-@task(help={"overlay": "k8s/overlays/<overlay>: dev (local clusters) or aws", "context": CONTEXT_HELP,
-            "yes": YES_HELP})  # fmt: skip
+@toolkit_task(help={"overlay": "k8s/overlays/<overlay>: dev (local clusters) or aws", "context": CONTEXT_HELP,
+                    "yes": YES_HELP})  # fmt: skip
 def apply(c: Context, overlay: str = "", context: str = "", yes: bool = False) -> None:
     """Deploy an overlay in dependency order (MongoDB first).
 
@@ -113,53 +113,48 @@ def apply(c: Context, overlay: str = "", context: str = "", yes: bool = False) -
     (then waits for its rollout), Deployment, HorizontalPodAutoscaler, anything else. The dev overlay's
     secrets.env is generated on first use.
     """
-    with toolkit_errors():
-        overlay = overlay or c.config.nta.overlay
-        kubectl = kubectl_for(c, context or None, yes, action=f"apply the {overlay} overlay")
-        applying.apply_overlay(kubectl, REPO / "k8s", overlay)
-        print(f"nta: applied; `./inv status --context {kubectl.context.name}` shows readiness and the URL")
+    overlay = overlay or c.config.nta.overlay
+    kubectl = kubectl_for(c, context or None, yes, action=f"apply the {overlay} overlay")
+    applying.apply_overlay(kubectl, REPO / "k8s", overlay)
+    print(f"nta: applied; `./inv status --context {kubectl.context.name}` shows readiness and the URL")
 
 
-@task(help={"overlay": "the overlay that was applied", "purge": "also delete the namespace and MongoDB's data",
-            "context": CONTEXT_HELP, "yes": YES_HELP})  # fmt: skip
+@toolkit_task(help={"overlay": "the overlay that was applied", "purge": "also delete the namespace and MongoDB's data",
+                    "context": CONTEXT_HELP, "yes": YES_HELP})  # fmt: skip
 def down(c: Context, overlay: str = "", purge: bool = False, context: str = "", yes: bool = False) -> None:
     """Delete the deployed stack (data kept unless --purge)."""
-    with toolkit_errors():
-        overlay = overlay or c.config.nta.overlay
-        kubectl = kubectl_for(c, context or None, yes, action=f"delete the {overlay} overlay")
-        applying.delete_overlay(kubectl, REPO / "k8s", overlay, purge)
+    overlay = overlay or c.config.nta.overlay
+    kubectl = kubectl_for(c, context or None, yes, action=f"delete the {overlay} overlay")
+    applying.delete_overlay(kubectl, REPO / "k8s", overlay, purge)
 
 
-@task(help={"context": "kube context to read (default: the current one)"})
+@toolkit_task(help={"context": "kube context to read (default: the current one)"})
 def status(c: Context, context: str = "") -> None:
     """Show workloads, pod readiness, HPAs and the stack URL."""
-    with toolkit_errors():
-        kubectl = kubectl_for(c, context or None, False, action="show the status", changes_cluster=False)
-        stack.show_status(kubectl, c.config.nta.namespace)
+    kubectl = kubectl_for(c, context or None, False, action="show the status", changes_cluster=False)
+    stack.show_status(kubectl, c.config.nta.namespace)
 
 
-@task(positional=["service"], help={"service": ", ".join(podlogs.SERVICES), "follow": "stream new lines",
-                                    "tail": "lines of history per pod", "context": "kube context to read"})
+@toolkit_task(positional=["service"], help={"service": ", ".join(podlogs.SERVICES), "follow": "stream new lines",
+                                            "tail": "lines of history per pod", "context": "kube context to read"})
 def logs(c: Context, service: str, follow: bool = False, tail: int = 200, context: str = "") -> None:
     """Print (or --follow) one service's logs from all its pods."""
-    with toolkit_errors():
-        podlogs.label_for(service)  # an unknown name fails before any cluster call
-        kubectl = kubectl_for(c, context or None, False, action="read logs", changes_cluster=False)
-        podlogs.show_logs(kubectl, service, c.config.nta.namespace, follow, tail)
+    podlogs.label_for(service)  # an unknown name fails before any cluster call
+    kubectl = kubectl_for(c, context or None, False, action="read logs", changes_cluster=False)
+    podlogs.show_logs(kubectl, service, c.config.nta.namespace, follow, tail)
 
 
-@task(help={"context": "kube context to read (default: the current one)"})
+@toolkit_task(help={"context": "kube context to read (default: the current one)"})
 def url(c: Context, context: str = "") -> None:
     """Print the URL of the deployed stack."""
-    with toolkit_errors():
-        kubectl = kubectl_for(c, context or None, False, action="find the URL", changes_cluster=False)
-        print(stack.stack_url(kubectl, c.config.nta.namespace))
+    kubectl = kubectl_for(c, context or None, False, action="find the URL", changes_cluster=False)
+    print(stack.stack_url(kubectl, c.config.nta.namespace))
 
 
-@task(help={"file": f"reference CSV (default: {seeding.SEED_CSV.relative_to(REPO)})",
-            "replace": "empty the reference collection first",
-            "mongo_url": "load straight into this MongoDB (default: $NTA_MONGO_URL; unset = the cluster)",
-            "context": CONTEXT_HELP, "yes": YES_HELP})  # fmt: skip
+@toolkit_task(help={"file": f"reference CSV (default: {seeding.SEED_CSV.relative_to(REPO)})",
+                    "replace": "empty the reference collection first",
+                    "mongo_url": "load straight into this MongoDB (default: $NTA_MONGO_URL; unset = the cluster)",
+                    "context": CONTEXT_HELP, "yes": YES_HELP})  # fmt: skip
 def seed(c: Context, file: str = "", replace: bool = False, mongo_url: str = "", context: str = "",
          yes: bool = False) -> None:  # fmt: skip
     """Load a chemical reference CSV into the running stack.
@@ -167,22 +162,21 @@ def seed(c: Context, file: str = "", replace: bool = False, mongo_url: str = "",
     With NTA_MONGO_URL (or --mongo-url) it loads straight into that MongoDB; otherwise it streams the file
     into the cluster's Flask pod (`nta-load-reference -`).
     """
-    with toolkit_errors():
-        csv = Path(file) if file else seeding.SEED_CSV
-        mongo_url = mongo_url or os.environ.get("NTA_MONGO_URL", "")
-        if mongo_url:
-            db_name = os.environ.get("NTA_DB_NAME", "nta")
-            count = seeding.seed_local(mongo_url, csv, db_name, replace)
-            print(f"nta: loaded {count} compounds from {csv.name} into {db_name}")
-        else:
-            kubectl = kubectl_for(c, context or None, yes, action="load reference data")
-            seeding.seed_cluster(kubectl, csv, c.config.nta.namespace, replace)
+    csv = Path(file) if file else seeding.SEED_CSV
+    mongo_url = mongo_url or os.environ.get("NTA_MONGO_URL", "")
+    if mongo_url:
+        db_name = os.environ.get("NTA_DB_NAME", "nta")
+        count = seeding.seed_local(mongo_url, csv, db_name, replace)
+        print(f"nta: loaded {count} compounds from {csv.name} into {db_name}")
+    else:
+        kubectl = kubectl_for(c, context or None, yes, action="load reference data")
+        seeding.seed_cluster(kubectl, csv, c.config.nta.namespace, replace)
 
 
-@task(iterable=["debug"],
-      help={"local": "run the local stack even when Tilt could be used",
-            "port_offset": "local stack only: add N to every port (nginx 31000+N, ...)",
-            "debug": "run this service under debugpy: django, flask or worker (repeatable; port printed)"})  # fmt: skip
+@toolkit_task(iterable=["debug"],
+              help={"local": "run the local stack even when Tilt could be used",
+                    "port_offset": "local stack only: add N to every port (nginx 31000+N, ...)",
+                    "debug": "run under debugpy: django, flask or worker (repeatable; port printed)"})  # fmt: skip
 def up(c: Context, local: bool = False, port_offset: int = 0, debug: list[str] | None = None) -> None:
     """Start the dev loop: Tilt if possible, else local processes.
 
@@ -190,15 +184,15 @@ def up(c: Context, local: bool = False, port_offset: int = 0, debug: list[str] |
     says which it chose and why. `--debug django` runs Django under debugpy (DAP on 127.0.0.1:5678; flask 5679,
     worker 5680); breakpoints survive reloads.
     """
-    with toolkit_errors():
-        code = dev_up.run_up(c, local, port_offset, debug=debug or ())
+    code = dev_up.run_up(c, local, port_offset, debug=debug or ())
     if code:
         raise Exit(code=code)
 
 
-@task(help={"down": "stop the cluster and remove what it left (processes, mounts, containers, firewall rules)",
-            "merge_kubeconfig": "also add context nta-local to ~/.kube/config (the current context is kept)",
-            "restart_docker": "allow restarting dockerd with the runc wrapper this kernel needs (stops containers)"})
+@toolkit_task(help={"down": "stop the cluster and remove what it left (processes, mounts, containers, firewall rules)",
+                    "merge_kubeconfig": "also add context nta-local to ~/.kube/config (the current context is kept)",
+                    "restart_docker": "allow restarting dockerd with the runc wrapper this kernel needs "
+                                      "(stops containers)"})
 def cluster_local(c: Context, down: bool = False, merge_kubeconfig: bool = False, restart_docker: bool = False) -> None:
     """Start (or --down) a real Kubernetes 1.20 on local Docker.
 
@@ -207,18 +201,17 @@ def cluster_local(c: Context, down: bool = False, merge_kubeconfig: bool = False
     """
     from nta_dev import cluster
 
-    with toolkit_errors():
-        if down:
-            cluster.down()
-            print("nta: the local cluster is stopped")
-            return
-        started = cluster.up(merge_kubeconfig=merge_kubeconfig, allow_docker_restart=restart_docker)
-        print(f"nta: node Ready. export KUBECONFIG={started.kubeconfig}   # context {started.context}\n"
-              "nta: then `./inv apply --overlay cluster-local` (images: python -m nta_dev.images --target dev)")
+    if down:
+        cluster.down()
+        print("nta: the local cluster is stopped")
+        return
+    started = cluster.up(merge_kubeconfig=merge_kubeconfig, allow_docker_restart=restart_docker)
+    print(f"nta: node Ready. export KUBECONFIG={started.kubeconfig}   # context {started.context}\n"
+          "nta: then `./inv apply --overlay cluster-local` (images: python -m nta_dev.images --target dev)")
 
 
-@task(help={"version": f"Tilt release to build (default {tilt.TILT_VERSION})",
-            "link_dir": "folder to put a `tilt` symlink in (default: the venv's bin, on PATH under ./inv)"})
+@toolkit_task(help={"version": f"Tilt release to build (default {tilt.TILT_VERSION})",
+                    "link_dir": "folder to put a `tilt` symlink in (default: the venv's bin, on PATH under ./inv)"})
 def tools(c: Context, version: str = tilt.TILT_VERSION, link_dir: str = "") -> None:
     """Build the pinned Tilt from its Go source (once, cached).
 
@@ -227,10 +220,41 @@ def tools(c: Context, version: str = tilt.TILT_VERSION, link_dir: str = "") -> N
     """
     import sys
 
-    with toolkit_errors():
-        binary = tilt.ensure(version)
-        linked = tilt.link(binary, Path(link_dir) if link_dir else Path(sys.prefix) / "bin")
-        print(f"nta: {linked} -> {binary}")
+    binary = tilt.ensure(version)
+    linked = tilt.link(binary, Path(link_dir) if link_dir else Path(sys.prefix) / "bin")
+    print(f"nta: {linked} -> {binary}")
+
+
+@toolkit_task(iterable=["name"], help={"name": "image to build (repeatable; default all four)",
+                                       "target": "Dockerfile target: dev, prod or all",
+                                       "base_image": "BASE_IMAGE build arg (default: the offline nta-base:bookworm)",
+                                       "quiet": "print only the summary"})  # fmt: skip
+def images(c: Context, name: list[str] | None = None, target: str = "dev", base_image: str = "",
+           quiet: bool = False) -> None:  # fmt: skip
+    """Build the service images (Docker), cached when current."""
+    argv = [*(name or []), "--target", target, *(["--base-image", base_image] if base_image else []),
+            *(["--quiet"] if quiet else [])]  # fmt: skip
+    image_builds.main(argv)
+
+
+@toolkit_task(help={"tag": "image tag to create", "force": "rebuild even if the tag exists",
+                    "fresh": "also re-run debootstrap instead of the cached rootfs"})  # fmt: skip
+def base_image(c: Context, tag: str = "", force: bool = False, fresh: bool = False) -> None:
+    """Build the offline Python base image (debootstrap)."""
+    offline_base.main([*(["--tag", tag] if tag else []), *(["--force"] if force else []),
+                       *(["--fresh"] if fresh else [])])  # fmt: skip
+
+
+@toolkit_task(klass=OptionalPositionalTask, positional=["action"],
+              help={"action": "up (start a stack, print its URL) or down (remove the stacks `up` started)",
+                    "target": "up: dev or prod images", "port": "up: host port of nginx (default: a free one)",
+                    "build": "up: build the images first"})  # fmt: skip
+def containers(c: Context, action: str = "up", target: str = "dev", port: int = 0, build: bool = False) -> None:
+    """Run the stack as Docker containers: up, down."""
+    if action not in ("up", "down"):
+        raise Exit(f"nta: error: `containers {action}`: choose up or down", code=2)
+    extra = ["--target", target, *(["--port", str(port)] if port else []), *(["--build"] if build else [])]
+    container_stack.main([action, *(extra if action == "up" else [])])
 
 
 @task
@@ -243,7 +267,7 @@ def doctor(c: Context) -> None:
 
 
 ns = Collection(up, status, url, logs, seed, context, apply, down, dashboard, metrics_server, cluster_local, tools,
-                doctor, test, test_e2e, lint, bench)  # fmt: skip
+                images, base_image, containers, doctor, test, test_e2e, lint, bench)  # fmt: skip
 ns.configure({
     "run": {"echo": True},
     # The contract with k8s/: namespace of every object, overlay applied by default.

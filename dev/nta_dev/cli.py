@@ -1,13 +1,14 @@
-"""Glue between invoke and the toolkit: clean error exits and an optional positional argument."""
+"""Glue between invoke and the toolkit: tasks with clean error exits, and an optional positional argument."""
 
 from __future__ import annotations
 
+import functools
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from invoke import Exit, Task, UnexpectedExit
+from invoke import Exit, Task, UnexpectedExit, task
 
 from .errors import ToolkitError
 
@@ -23,6 +24,22 @@ def toolkit_errors() -> Iterator[None]:
         result = exc.result
         raise Exit(f"nta: error: `{result.command}` failed (exit {result.exited}); see its output above",
                    code=result.exited or 1) from None  # fmt: skip
+
+
+def toolkit_task(*args: Any, **kwargs: Any) -> Any:
+    """invoke's `@task` (same arguments), whose body's ToolkitError ends the run as one line (toolkit_errors)."""
+
+    def decorate(body: Callable[..., Any]) -> Task:
+        @functools.wraps(body)  # invoke reads the arguments and the help from the wrapped signature and docstring
+        def run(*a: Any, **kw: Any) -> Any:
+            with toolkit_errors():
+                return body(*a, **kw)
+
+        return task(**kwargs)(run)
+
+    if len(args) == 1 and callable(args[0]) and not kwargs:  # bare @toolkit_task
+        return decorate(args[0])
+    return decorate
 
 
 class OptionalPositionalTask(Task):

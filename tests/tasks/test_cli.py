@@ -14,8 +14,9 @@ from nta_dev.up import choose_runner, run_up
 
 from .fakes import LOCAL, REMOTE, recorded, recording_tool, run_inv
 
-TASKS = ["apply", "bench", "cluster-local", "context", "dashboard", "doctor", "down", "lint", "logs", "metrics-server",
-         "seed", "status", "test", "test-e2e", "tools", "up", "url"]  # fmt: skip
+TASKS = ["apply", "base-image", "bench", "cluster-local", "containers", "context", "dashboard", "doctor", "down",
+         "images", "lint", "logs", "metrics-server", "seed", "status", "test", "test-e2e", "tools", "up",
+         "url"]  # fmt: skip
 
 
 def test_list_is_a_one_line_menu() -> None:
