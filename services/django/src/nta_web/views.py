@@ -262,6 +262,11 @@ def result_file(request: HttpRequest, job_id: str, name: str) -> FileResponse:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> HttpResponse:
+    """Readiness: MongoDB answers a ping. ?probe=live is the liveness probe and touches nothing: MongoDB away must
+    take the pod out of the Service, not restart it (a query string, so the auth middleware's probe exemption,
+    which compares the path, covers it)."""
+    if request.GET.get("probe") == "live":
+        return HttpResponse("ok (live)\n", content_type="text/plain")
     try:
         get_store().ping(timeout_s=2.0)
     except Exception as exc:  # any failure means "not ready"; the probe only needs the reason

@@ -106,6 +106,10 @@ def _rest_blueprint(settings: Settings) -> Blueprint:
 
     @bp.get("/healthz")
     def healthz() -> Response:
+        # ?probe=live is the liveness probe: only "this process serves requests". MongoDB away must not get the
+        # pod restarted (readiness, the plain /healthz, takes it out of the Service instead).
+        if request.args.get("probe") == "live":
+            return json_response({"status": "ok", "probe": "live"})
         st = state()
         try:
             st.client.admin.command("ping")
