@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from .base_image import docker_client
 from .errors import ToolkitError, entry_point
 from .images import IMAGES, MONGO_STANDIN, build_many
+from .services import health_paths
 
 LABEL = "org.nta.stack"
 MONGO_URL = "mongodb://nta-mongodb:27017"
@@ -103,8 +104,7 @@ def _get(url: str, timeout: float = 3.0) -> tuple[int, bytes]:
 
 
 def health_urls(base_url: str) -> dict[str, str]:
-    return {"nginx": f"{base_url}/healthz", "django": f"{base_url}/nta/healthz",
-            "flask": f"{base_url}/nta/rest/healthz", "scheduler": f"{base_url}/nta/dask/health"}  # fmt: skip
+    return {service: base_url + path for service, path in health_paths().items()}
 
 
 def worker_count(base_url: str) -> int:

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .services import debug_ports
+from .services import debug_ports, health_paths
 from .tools import port_in_use
 
 REPO = Path(__file__).resolve().parents[2]
@@ -243,8 +243,7 @@ def health_urls(cfg: StackConfig) -> dict[str, str]:
     base = cfg.base_url
     # With NTA_DASK_DASHBOARD=off nginx answers 404 there: ask the scheduler's dashboard port itself.
     dask = base if _switch(cfg, "NTA_DASK_DASHBOARD", "on") == "on" else f"http://127.0.0.1:{cfg.port('dashboard')}"
-    return {"nginx": f"{base}/healthz", "django": f"{base}/nta/healthz", "flask": f"{base}/nta/rest/healthz",
-            "dask": f"{dask}/nta/dask/health"}  # fmt: skip
+    return {service: (dask if service == "dask" else base) + path for service, path in health_paths().items()}
 
 
 def wait_ready(cfg: StackConfig, timeout: float = 60.0, *, alive: threading.Event | None = None) -> None:

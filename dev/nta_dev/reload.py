@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .services import health_paths
+
 Deliver = Callable[[str, bytes], None]  # (repo-relative path, new content)
 Probe = Callable[[str], bool]  # token -> is the change served?
 
@@ -54,8 +56,7 @@ EDITS = {
                    "/* NTA WebApp: one small stylesheet, no framework. {token} */"),
 }  # fmt: skip
 HTTP_SERVICES = ("django", "flask", "nginx", "static")
-HEALTH_PATHS = {"django": "/nta/healthz", "flask": "/nta/rest/healthz", "nginx": "/healthz",
-                "static": "/nta/static/nta_web/nta.css"}
+HEALTH_PATHS = {**health_paths(), "static": "/nta/static/nta_web/nta.css"}
 
 
 def http_probe(base_url: str, service: str) -> Probe:

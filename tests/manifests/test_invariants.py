@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from nta_dev.services import health_paths
+
 from . import invariants as inv
 from .conftest import Renderer
 from .contract import (
@@ -169,3 +171,13 @@ def test_aws_overlay(rendered: Renderer) -> None:
 def test_no_storage_class_outside_aws(rendered: Renderer) -> None:
     claim = _get(rendered("dev"), "StatefulSet", "nta-mongodb")["spec"]["volumeClaimTemplates"][0]
     assert "storageClassName" not in claim["spec"], "dev must use the local cluster's default class"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_readiness_probes_ask_the_health_paths_the_toolkit_waits_for(rendered: Renderer, overlay: str) -> None:
+    # One source (dev/services.yaml) for the toolkit; the manifests must probe the same paths.
+    objs = rendered(overlay)
+    paths = health_paths()
+    for service in ("nginx", "django", "flask"):
+        probe = _container(objs, "Deployment", f"nta-{service}")["readinessProbe"]["httpGet"]["path"]
+        assert probe == paths[service], f"nta-{service}: probes {probe}, dev/services.yaml says {paths[service]}"
