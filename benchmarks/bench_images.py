@@ -16,28 +16,19 @@ checkout and the images other tools use stay untouched.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from nta_dev.base_image import DEFAULT_TAG, docker_client, ensure_base_image
-from nta_dev.images import IMAGES, REPO, TARGETS, build
+from nta_dev.images import IMAGES, TARGETS, build, copy_build_inputs
 
 # The file a code-only change touches, per image.
 CODE_FILE = {"nta-flask": "services/flask/src/nta_api/app.py", "nta-django": "services/django/src/nta_web/views.py",
              "nta-dask": "services/pipeline/src/nta_pipeline/runner.py",
              "nta-nginx": "services/nginx/nginx.conf.template"}  # fmt: skip
 WARM_TARGET_S = 10.0
-
-
-def copy_build_inputs(dest: Path) -> Path:
-    shutil.copy2(REPO / ".dockerignore", dest / ".dockerignore")
-    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "build")
-    for path in ("services/pipeline", "services/django", "services/flask", "services/nginx", "services/dask"):
-        shutil.copytree(REPO / path, dest / path, ignore=ignore)
-    return dest
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -79,6 +80,28 @@ class BuildResult:
     def cached(self, instruction_prefix: str) -> list[bool]:
         """Cache hits of the steps whose instruction starts with `instruction_prefix` (e.g. "RUN python3 -c")."""
         return [hit for step, hit in self.steps if step.startswith(instruction_prefix)]
+
+
+def build_inputs() -> list[str]:
+    """What the images' build context holds: the repository-relative paths .dockerignore lets through."""
+    lines = (REPO / ".dockerignore").read_text().splitlines()
+    return [line[1:].strip() for line in lines if line.startswith("!")]
+
+
+def copy_build_inputs(dest: Path) -> Path:
+    """A copy of the build context in `dest` (tests and benchmarks edit it, never the checkout)."""
+    shutil.copy2(REPO / ".dockerignore", dest / ".dockerignore")
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "build")
+    for rel in build_inputs():
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        if (REPO / rel).is_dir():
+            shutil.copytree(REPO / rel, dest / rel, ignore=ignore)
+        else:
+            shutil.copy2(REPO / rel, dest / rel)
+    for dockerfile in REPO.glob("services/*/Dockerfile"):  # the context never holds them; the builds read them
+        (dest / dockerfile.relative_to(REPO)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(dockerfile, dest / dockerfile.relative_to(REPO))
+    return dest
 
 
 def build(

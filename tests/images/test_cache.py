@@ -6,25 +6,16 @@ builder checksums COPY sources by content (not mtime), so the copy reuses the la
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from nta_dev.images import IMAGES, REPO, SOURCES, build
+from nta_dev.images import IMAGES, SOURCES, build, copy_build_inputs
 
 DEPS_STEP = "RUN python3 -c"  # the step installing the requirements derived from the pyproject.toml files
 # A file of each image's own service (the dask image's code is the pipeline's).
 CODE_FILE = {"nta-flask": "services/flask/src/nta_api/app.py", "nta-django": "services/django/src/nta_web/views.py",
              "nta-dask": "services/pipeline/src/nta_pipeline/runner.py"}  # fmt: skip
-
-
-def copy_build_inputs(dest: Path) -> Path:
-    shutil.copy2(REPO / ".dockerignore", dest / ".dockerignore")
-    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "build")
-    for path in ("services/pipeline", "services/django", "services/flask", "services/nginx", "services/dask"):
-        shutil.copytree(REPO / path, dest / path, ignore=ignore)
-    return dest
 
 
 def deps_cached(result) -> bool:
