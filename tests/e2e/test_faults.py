@@ -26,6 +26,7 @@ from nta_pipeline.params import Parameters
 from tests.e2e.client import StackClient
 from tests.e2e.conftest import LOCAL_LEASE_S
 from tests.e2e.data import enlarged_pos, shipped
+from tests.fixtures.require import unavailable
 
 OUTAGE_S = 10.0  # shorter than the stack's lease (LOCAL_LEASE_S), as the guarantee says
 HANG_GUARD_S = 240.0
@@ -73,7 +74,7 @@ def test_mongodb_frozen_10s_mid_job_the_job_completes_and_liveness_stays_up(stac
     if not stack.local:
         pytest.skip("freezes the local stack's MongoDB; on a cluster: delete the MongoDB pod (tests/cluster)")
     if os.geteuid() != 0 or not shutil.which("ss"):
-        pytest.skip("resetting MongoDB's connections needs root and ss (iproute2); a bare freeze proves no retry")
+        unavailable("resetting MongoDB's connections needs root and ss (iproute2); a bare freeze proves no retry")
     assert OUTAGE_S < LOCAL_LEASE_S
     mongo = _mongo_process(stack)
     log = _stack_log(stack)
