@@ -95,7 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if params.search_dsstox == "yes" and args.api_url:
             from .search import ApiSearcher
 
-            searcher = ApiSearcher(args.api_url, job_id="cli")
+            searcher = ApiSearcher(args.api_url, job_id="cli", retries=2)  # someone is waiting: a wrong URL fails fast
         inputs = Inputs(pos=args.pos, neg=args.neg, tracers=args.tracers, run_sequence_pos=args.run_sequence_pos,
                         run_sequence_neg=args.run_sequence_neg)  # fmt: skip
         results = run_workflow(inputs, params, progress=_progress_printer(args.quiet), searcher=searcher,
