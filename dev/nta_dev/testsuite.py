@@ -11,7 +11,7 @@ E2E_DIR = "tests/e2e"
 
 def e2e_command(url: str | None = None, k: str = "") -> str:
     """Without a URL the suite starts the local stack itself; with one it only talks to that stack."""
-    cmd = ["python", "-m", "pytest", E2E_DIR, "-q"]
+    cmd = ["python", "-m", "pytest", E2E_DIR, "-q", "-rs"]  # -rs: each skipped test's reason in the summary
     if url:
         cmd += ["--base-url", url.rstrip("/")]
     if k:

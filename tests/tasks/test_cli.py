@@ -86,8 +86,8 @@ def test_up_debug_of_an_unknown_service_names_the_choices(kubeconfig: Path) -> N
 
 
 @pytest.mark.parametrize(("url", "command"), [
-    (None, "python -m pytest tests/e2e -q"),
-    ("http://localhost:31000/", "python -m pytest tests/e2e -q --base-url http://localhost:31000"),
+    (None, "python -m pytest tests/e2e -q -rs"),
+    ("http://localhost:31000/", "python -m pytest tests/e2e -q -rs --base-url http://localhost:31000"),
 ])  # fmt: skip
 def test_e2e_command(url: str | None, command: str) -> None:
     c = MockContext(run={command: Result(exited=3)})
