@@ -109,6 +109,18 @@ def _https_post(base_url: str, forwarded_proto: str | None) -> requests.Response
                            timeout=120)  # fmt: skip
 
 
+def test_an_upload_refused_by_csrf_gets_the_403_not_a_502(secured_url: str) -> None:
+    # Django answers before it has read a big upload; the rest must still be read, or nginx, still sending it,
+    # fails its write and answers 502 in Django's place.
+    alice = _client(secured_url, ALICE)
+    big = ("big.csv", b"Feature,Mass\n" + b"1,100.0\n" * 1_200_000)  # ~10 MB, under the stack's 16 MB limit
+    cross_site = {"Origin": "https://elsewhere.example", "Accept": "application/json"}  # refused before the body
+    for _ in range(3):
+        response = alice.http.post(secured_url + "/nta/jobs/", files={"pos": big}, data={"project_name": "x"},
+                                   headers=cross_site, timeout=120)  # fmt: skip
+        assert response.status_code == 403, f"HTTP {response.status_code}: {response.text[:200]}"
+
+
 def test_https_forwarded_post_passes_csrf(secured_url: str) -> None:
     response = _https_post(secured_url, "https")
     assert response.status_code == 201, response.text[:500]

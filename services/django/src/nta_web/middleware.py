@@ -36,3 +36,28 @@ class DatabaseUnavailableMiddleware:
         response = TemplateResponse(request, "nta_web/error.html", {"title": "Service unavailable", "message": message},
                                     status=503)  # fmt: skip
         return response.render()
+
+
+class DrainRequestBodyMiddleware:
+    """Read what is left of a request body before answering, when an answer came first (a CSRF 403, a 401, a
+    400/413 from validation that stopped early).
+
+    nginx streams uploads to gunicorn as they arrive (proxy_request_buffering off); if Django answers and gunicorn
+    closes the connection while nginx is still sending, nginx's write fails and the client gets a 502 instead of
+    Django's answer. The body is bounded by nginx's client_max_body_size.
+    """
+
+    CHUNK = 1 << 16
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.method in ("POST", "PUT", "PATCH"):
+            try:
+                while request.read(self.CHUNK):
+                    pass
+            except Exception as exc:  # a client that went away: its answer is lost either way
+                log.info("could not drain the body of %s %s: %s", request.method, request.path, exc)
+        return response

@@ -132,6 +132,7 @@ ROOT_URLCONF = "nta_web.urls"
 WSGI_APPLICATION = "nta_web.wsgi.application"
 INSTALLED_APPS = ["django.contrib.messages", "nta_web"]
 MIDDLEWARE = [
+    "nta_web.middleware.DrainRequestBodyMiddleware",  # outermost: every early answer still reads the upload
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
