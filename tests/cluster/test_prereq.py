@@ -13,6 +13,7 @@ import pytest
 from nta_dev.cluster.dockerd import WRAPPER, negative_oom_denied
 from nta_dev.cluster.prereq import require_ports_free
 from nta_dev.errors import ToolkitError
+from tests.fixtures.require import unavailable
 
 
 def test_a_taken_port_is_named_with_its_use() -> None:
@@ -50,7 +51,7 @@ def test_runc_wrapper_leaves_other_commands_alone(tmp_path: Path) -> None:
 def test_oom_probe_matches_the_kernel() -> None:
     # Independent check: a child that lowers its own score (needs root for negative values).
     if os.geteuid() != 0:
-        pytest.skip("only root may lower oom_score_adj")
+        unavailable("only root may lower oom_score_adj")
     lower = "import os; os.write(os.open('/proc/self/oom_score_adj', os.O_WRONLY), b'-5')"  # unbuffered: errors show
     child = subprocess.run(["python3", "-c", lower], capture_output=True)
     assert negative_oom_denied() == (child.returncode != 0)
@@ -58,7 +59,7 @@ def test_oom_probe_matches_the_kernel() -> None:
 
 def test_up_names_the_taken_ports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if os.geteuid() != 0:
-        pytest.skip("up() checks for root before ports")
+        unavailable("up() checks for root before ports")
     from nta_dev.cluster import up
     from nta_dev.tools import port_in_use
 

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.fixtures.require import unavailable
+
 from .conftest import K8S_DIR, Renderer
 from .test_network_policies import RENDERED_OVERLAYS
 
@@ -110,7 +112,7 @@ console.log(JSON.stringify({calls, printed}));
 def _run_init(env: dict[str, str]) -> dict[str, Any]:
     node = shutil.which("node") or shutil.which("nodejs")
     if not node:
-        pytest.skip("node is not installed: the MongoDB init script (JavaScript) is not exercised")
+        unavailable("node is not installed: the MongoDB init script (JavaScript) is not exercised")
     doc = yaml.safe_load((K8S_DIR / "base" / "mongodb-init-configmap.yaml").read_text())
     payload = json.dumps({"script": doc["data"]["create-app-user.js"], "env": env})
     proc = subprocess.run([node, "-e", RUN_SCRIPT], input=payload, capture_output=True, text=True, timeout=30,
