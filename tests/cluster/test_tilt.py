@@ -16,12 +16,10 @@ from __future__ import annotations
 import csv
 import json
 import re
-import threading
 import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass
 
 import pytest
@@ -32,7 +30,7 @@ from nta_dev.cluster.registry import HOST as REGISTRY
 from nta_dev.reload import EDITS, Probe
 from nta_dev.tiltrun import CI_SUCCESS, Tilt, TiltUp
 from nta_dev.tools import find
-from tests.fixtures.dap import Debugger, local_variables, top_frame
+from tests.fixtures.dap import Debugger, http_get, in_background, local_variables, top_frame
 from tests.fixtures.require import unavailable
 
 from .conftest import REPO_ROOT, Kubectl, run_inv
@@ -221,24 +219,6 @@ def test_a_breakpoint_survives_a_live_update(up: TiltUp, kubectl: Kubectl) -> No
         views.write_text(original)
         debugger.close()
     assert pod_states(kubectl) == before  # the same pod: no restart for the debugger
-
-
-def in_background(fn: Callable[[str], str], arg: str) -> Future:
-    future: Future = Future()
-    threading.Thread(target=lambda: _settle(future, fn, arg), daemon=True).start()
-    return future
-
-
-def _settle(future: Future, fn: Callable[[str], str], arg: str) -> None:
-    try:
-        future.set_result(fn(arg))
-    except Exception as exc:
-        future.set_exception(exc)
-
-
-def http_get(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=SERVE_TIMEOUT_S) as resp:
-        return resp.read().decode()
 
 
 def flask_pods(kubectl: Kubectl) -> dict[str, str]:

@@ -5,14 +5,11 @@ save reloads the code, the same breakpoint stops in the new code. The client is 
 
 from __future__ import annotations
 
-import threading
-import urllib.request
 from collections.abc import Iterator
-from concurrent.futures import Future
 
 import pytest
 
-from tests.fixtures.dap import Debugger, evaluate, local_variables, top_frame
+from tests.fixtures.dap import Debugger, evaluate, http_get, in_background, local_variables, top_frame
 from tests.reload.conftest import LocalStack, scratch_stack
 
 BOUND_S = 60.0
@@ -30,25 +27,6 @@ def debug_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
 
 def line_of(path, text: str) -> int:
     return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line)
-
-
-def in_background(fn, *args) -> Future:
-    """Run a request that will block on the breakpoint; its result arrives once the debugger continues."""
-    future: Future = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(fn(*args))
-        except Exception as exc:
-            future.set_exception(exc)
-
-    threading.Thread(target=run, daemon=True).start()
-    return future
-
-
-def get(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=BOUND_S) as resp:
-        return resp.read().decode()
 
 
 def stop_and_continue(debugger: Debugger, function: str, line: int) -> tuple[dict[str, str], str]:
@@ -72,7 +50,7 @@ def test_a_django_breakpoint_hits_before_and_after_a_reload(debug_stack: LocalSt
     debugger.attach().wait_sessions(2)  # gunicorn's master and its worker
     url = debug_stack.cfg.base_url + "/nta/healthz"
     try:
-        answer = in_background(get, url)
+        answer = in_background(http_get, url)
         variables, _ = stop_and_continue(debugger, "healthz", line)
         assert "WSGIRequest" in variables["request"]  # the view's local, as the debugger shows it
         assert answer.result(timeout=BOUND_S) == "ok\n"
@@ -81,7 +59,7 @@ def test_a_django_breakpoint_hits_before_and_after_a_reload(debug_stack: LocalSt
         sessions = len(debugger.sessions)
         views.write_text(views.read_text().replace('HttpResponse("ok\\n"', 'HttpResponse("ok reloaded\\n"', 1))
         debugger.wait_sessions(sessions + 1)  # the new worker, followed as VS Code follows it
-        answer = in_background(get, url)
+        answer = in_background(http_get, url)
         _, code_consts = stop_and_continue(debugger, "healthz", line)
         assert "ok reloaded" in code_consts  # stopped inside the new code
         assert answer.result(timeout=BOUND_S) == "ok reloaded\n"
