@@ -6,6 +6,7 @@ save reloads the code, the same breakpoint stops in the new code. The client is 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -22,17 +23,19 @@ PROBE_LINE = 3  # the return
 
 @pytest.fixture(scope="module")
 def debug_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    yield from scratch_stack(tmp_path_factory.mktemp("debug"), debug=("django", "worker"))
+    tmp = tmp_path_factory.mktemp("debug")
+    # debugpy's own logs (adapter, server, pydevd), to read when a stop never comes
+    yield from scratch_stack(tmp, debug=("django", "worker"), extra_env={"DEBUGPY_LOG_DIR": str(tmp / "debugpy")})
 
 
 def line_of(path, text: str) -> int:
     return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line)
 
 
-def stop_and_continue(debugger: Debugger, function: str, line: int) -> tuple[dict[str, str], str]:
-    """Wait for the stop, check where it is, read the locals and the constants of the function's code (evaluated
-    in the stopped frame, under any decorators), then continue."""
-    session, stopped = debugger.stopped(timeout=BOUND_S)
+def stop_and_continue(debugger: Debugger, function: str, line: int, pending: Any) -> tuple[dict[str, str], str]:
+    """Wait for the stop of the `pending` request or task, check where it is, read the locals and the constants of
+    the function's code (evaluated in the stopped frame, under any decorators), then continue."""
+    session, stopped = debugger.stopped(timeout=BOUND_S, unless=pending)
     assert stopped["reason"] == "breakpoint", stopped
     frame = top_frame(session, stopped["threadId"])
     assert (frame["name"], frame["line"]) == (function, line), frame
@@ -51,7 +54,7 @@ def test_a_django_breakpoint_hits_before_and_after_a_reload(debug_stack: LocalSt
     url = debug_stack.cfg.base_url + "/nta/healthz"
     try:
         answer = in_background(http_get, url)
-        variables, _ = stop_and_continue(debugger, "healthz", line)
+        variables, _ = stop_and_continue(debugger, "healthz", line, answer)
         assert "WSGIRequest" in variables["request"]  # the view's local, as the debugger shows it
         assert answer.result(timeout=BOUND_S) == "ok\n"
 
@@ -60,7 +63,7 @@ def test_a_django_breakpoint_hits_before_and_after_a_reload(debug_stack: LocalSt
         views.write_text(views.read_text().replace('HttpResponse("ok\\n"', 'HttpResponse("ok reloaded\\n"', 1))
         debugger.wait_sessions(sessions + 1)  # the new worker, followed as VS Code follows it
         answer = in_background(http_get, url)
-        _, code_consts = stop_and_continue(debugger, "healthz", line)
+        _, code_consts = stop_and_continue(debugger, "healthz", line, answer)
         assert "ok reloaded" in code_consts  # stopped inside the new code
         assert answer.result(timeout=BOUND_S) == "ok reloaded\n"
     finally:
@@ -79,7 +82,7 @@ def test_a_worker_breakpoint_hits_before_and_after_a_reload(debug_stack: LocalSt
     expr = "__import__('nta_pipeline._debug_probe', fromlist=['answer']).answer(21)"
     try:
         result = client.submit(eval, expr, pure=False)
-        variables, _ = stop_and_continue(debugger, "answer", PROBE_LINE)
+        variables, _ = stop_and_continue(debugger, "answer", PROBE_LINE, result)
         assert (variables["x"], variables["doubled"]) == ("21", "42")
         assert result.result(timeout=BOUND_S) == "v1:42"
 
@@ -87,7 +90,7 @@ def test_a_worker_breakpoint_hits_before_and_after_a_reload(debug_stack: LocalSt
         deadline_result = None
         for _ in range(50):  # the reloader forgets the module within moments of the save; until then v1 answers
             result = client.submit(eval, expr, pure=False)
-            _, code_consts = stop_and_continue(debugger, "answer", PROBE_LINE)
+            _, code_consts = stop_and_continue(debugger, "answer", PROBE_LINE, result)
             deadline_result = result.result(timeout=BOUND_S)
             if "v2" in code_consts:
                 break
