@@ -192,12 +192,16 @@ def up(c: Context, local: bool = False, port_offset: int = 0, debug: list[str] |
 @toolkit_task(help={"down": "stop the cluster and remove what it left (processes, mounts, containers, firewall rules)",
                     "merge_kubeconfig": "also add context nta-local to ~/.kube/config (the current context is kept)",
                     "restart_docker": "allow restarting dockerd with the runc wrapper this kernel needs "
-                                      "(stops containers)"})
-def cluster_local(c: Context, down: bool = False, merge_kubeconfig: bool = False, restart_docker: bool = False) -> None:
-    """Start (or --down) a real Kubernetes 1.20 on local Docker.
+                                      "(stops containers)",
+                    "version": "Kubernetes release to build and run (default: $NTA_K8S_VERSION, else the toolkit's "
+                               "default; `python -m nta_dev.cluster releases` lists them)"})  # fmt: skip
+def cluster_local(c: Context, down: bool = False, merge_kubeconfig: bool = False, restart_docker: bool = False,
+                  version: str = "") -> None:  # fmt: skip
+    """Start (or --down) a real single-node Kubernetes on local Docker.
 
-    Builds the binaries from Debian's source package once (cached in ~/.cache/nta-dev), then etcd, the control
-    plane, a kubelet and kube-proxy; writes a kubeconfig with the local context nta-local. Needs root.
+    Builds the release once from source (cached in ~/.cache/nta-dev/kubernetes/<version>), then etcd, the control
+    plane, the runtime (cri-dockerd; dockershim on 1.20), a kubelet and kube-proxy; writes a kubeconfig with the
+    local context nta-local. Needs root.
     """
     from nta_dev import cluster
 
@@ -205,8 +209,10 @@ def cluster_local(c: Context, down: bool = False, merge_kubeconfig: bool = False
         cluster.down()
         print("nta: the local cluster is stopped")
         return
-    started = cluster.up(merge_kubeconfig=merge_kubeconfig, allow_docker_restart=restart_docker)
-    print(f"nta: node Ready. export KUBECONFIG={started.kubeconfig}   # context {started.context}\n"
+    started = cluster.up(merge_kubeconfig=merge_kubeconfig, allow_docker_restart=restart_docker,
+                         version=version or None)
+    print(f"nta: Kubernetes {started.version} node Ready. export KUBECONFIG={started.kubeconfig}   "
+          f"# context {started.context}\n"
           "nta: then `./inv apply --overlay cluster-local` (images: python -m nta_dev.images --target dev)")
 
 

@@ -1,7 +1,8 @@
-"""Fixtures of the cluster layer: one real single-node Kubernetes 1.20 (nta_dev.cluster) per session.
+"""Fixtures of the cluster layer: one real single-node Kubernetes (nta_dev.cluster) per session, of the release
+NTA_K8S_VERSION names (else the toolkit's default).
 
 Needs root and a Docker engine; locally the layer is skipped without them, in CI (CI=true) it fails.
-A cluster already running (a developer's `./inv cluster-local`) is reused and left running.
+A cluster of that release already running (a developer's `./inv cluster-local`) is reused and left running.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from typing import Any
 
 import pytest
 
-from nta_dev.cluster import CONTEXT, Cluster, down, running_pids, state_dir, up
-from nta_dev.cluster.runtime import COMPONENTS
+from nta_dev.cluster import CONTEXT, Cluster, components, down, release, running_pids, running_version, state_dir, up
 from nta_dev.cluster.tasks import run_task
 from tests.fixtures.require import unavailable
 
@@ -58,8 +58,10 @@ def cluster() -> Iterator[Cluster]:
     state.mkdir(parents=True, exist_ok=True)
     with open(state / "tests.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one starter, even with several pytest processes
-        reuse = set(running_pids()) == set(COMPONENTS)
-        started = up() if not reuse else Cluster(state / "kubeconfig")
+        wanted = release().version
+        # A cluster started before versions were recorded has none: the default release.
+        reuse = set(running_pids()) == set(components(wanted)) and running_version() in (wanted, None)
+        started = up() if not reuse else Cluster(state / "kubeconfig", version=wanted)
     yield started
     if not reuse:
         down()

@@ -1,14 +1,17 @@
-"""A real single-node Kubernetes 1.20 on the local Docker engine, built from Debian's source package.
+"""A real single-node Kubernetes on the local Docker engine, built from source once and cached by version.
 
-Entry points for the invoke task (`invoke cluster-local [--down]`) and the tests:
-``up()`` / ``down()`` (runtime), ``build_binaries()`` / ``build_pause_image()`` (build), ``ensure_dockerd()``.
+The release (``releases``): 1.37.2 from Go modules with cri-dockerd, or the end-of-life 1.20.2 from Debian's source
+package with dockershim; ``NTA_K8S_VERSION`` or ``--version`` chooses. Entry points for the invoke task
+(`invoke cluster-local [--down] [--version V]`) and the tests: ``up()`` / ``down()`` (runtime),
+``build_binaries()`` / ``build_pause_image()`` (build), ``ensure_dockerd()``.
 """
 
 from .build import build_binaries, build_pause_image
 from .dockerd import ensure_dockerd
 from .paths import K8S_VERSION, kubeconfig_path, state_dir
 from .pki import CONTEXT
-from .runtime import Cluster, down, running_pids, up
+from .releases import release
+from .runtime import Cluster, components, down, running_pids, running_version, up
 
-__all__ = ["CONTEXT", "K8S_VERSION", "Cluster", "build_binaries", "build_pause_image", "down", "ensure_dockerd",
-           "kubeconfig_path", "running_pids", "state_dir", "up"]
+__all__ = ["CONTEXT", "K8S_VERSION", "Cluster", "build_binaries", "build_pause_image", "components", "down",
+           "ensure_dockerd", "kubeconfig_path", "release", "running_pids", "running_version", "state_dir", "up"]

@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# Debian bookworm's `kubernetes` source package; the last Kubernetes release with dockershim in the kubelet.
-K8S_VERSION = "1.20.2"
-PAUSE_IMAGE = "k8s.gcr.io/pause:3.2"
-BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy")
+from .releases import DEFAULT_VERSION, selected_version
+
+K8S_VERSION = DEFAULT_VERSION  # the default release; NTA_K8S_VERSION selects another (see releases)
 
 
 def cache_root() -> Path:
@@ -17,8 +16,8 @@ def cache_root() -> Path:
     return Path(override) if override else Path.home() / ".cache" / "nta-dev" / "kubernetes"
 
 
-def bin_dir(version: str = K8S_VERSION) -> Path:
-    return cache_root() / version / "bin"
+def bin_dir(version: str | None = None) -> Path:
+    return cache_root() / (version or selected_version()) / "bin"
 
 
 def state_dir() -> Path:

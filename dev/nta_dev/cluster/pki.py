@@ -32,6 +32,10 @@ class Pki:
     tokens = property(lambda self: self.dir / "tokens.csv")
     kubelet_client_crt = property(lambda self: self.dir / "apiserver-kubelet-client.crt")
     kubelet_client_key = property(lambda self: self.dir / "apiserver-kubelet-client.key")
+    front_proxy_ca_crt = property(lambda self: self.dir / "front-proxy-ca.crt")
+    front_proxy_ca_key = property(lambda self: self.dir / "front-proxy-ca.key")
+    front_proxy_client_crt = property(lambda self: self.dir / "front-proxy-client.crt")
+    front_proxy_client_key = property(lambda self: self.dir / "front-proxy-client.key")
 
     def token(self) -> str:
         return self.tokens.read_text().split(",", 1)[0]
@@ -71,6 +75,22 @@ def ensure_pki(directory: Path, service_ip: str) -> Pki:
         ext.write_text("extendedKeyUsage=clientAuth\n")
         _openssl("x509", "-req", "-in", str(csr), "-CA", str(pki.ca_crt), "-CAkey", str(pki.ca_key),
                  "-CAcreateserial", "-days", "3650", "-extfile", str(ext), "-out", str(pki.kubelet_client_crt))
+    if not pki.front_proxy_client_crt.exists():
+        # The aggregation layer: the apiserver proxies /apis/metrics.k8s.io to metrics-server with this client
+        # certificate, and metrics-server trusts the user it names only when signed by this separate CA
+        # (--requestheader-client-ca-file; published in kube-system/extension-apiserver-authentication).
+        if not pki.front_proxy_ca_crt.exists():
+            _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
+                     "-subj", "/CN=nta-local-front-proxy-ca", "-keyout", str(pki.front_proxy_ca_key),
+                     "-out", str(pki.front_proxy_ca_crt))
+        csr = directory / "front-proxy-client.csr"
+        _openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=front-proxy-client",
+                 "-keyout", str(pki.front_proxy_client_key), "-out", str(csr))
+        ext = directory / "client.ext"
+        ext.write_text("extendedKeyUsage=clientAuth\n")
+        _openssl("x509", "-req", "-in", str(csr), "-CA", str(pki.front_proxy_ca_crt), "-CAkey",
+                 str(pki.front_proxy_ca_key), "-CAcreateserial", "-days", "3650", "-extfile", str(ext),
+                 "-out", str(pki.front_proxy_client_crt))
     if not pki.sa_key.exists():
         _openssl("genrsa", "-out", str(pki.sa_key), "2048")
         _openssl("rsa", "-in", str(pki.sa_key), "-pubout", "-out", str(pki.sa_pub))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 import socket
 import subprocess
 from collections.abc import Sequence
@@ -10,6 +12,9 @@ from pathlib import Path
 
 from ..errors import ToolkitError
 from ..tools import port_in_use
+
+log = logging.getLogger(__name__)
+APT_LOCK_WAIT = ["-o", "DPkg::Lock::Timeout=600"]  # other helpers may be installing packages at the same time
 
 
 def run(cmd: Sequence[str], cwd: str | Path | None = None, env: dict[str, str] | None = None) -> None:
@@ -43,3 +48,18 @@ def udp_port_free(port: int, host: str) -> bool:
         except OSError:
             return False
     return True
+
+
+def install_packages(needed: dict[str, str]) -> None:
+    """Install the Debian package of each command (command -> package) that is not on PATH."""
+    missing = sorted({pkg for cmd, pkg in needed.items() if shutil.which(cmd) is None})
+    if not missing:
+        return
+    require_root(f"install the packages {', '.join(missing)} with apt-get")
+    log.info("installing %s", " ".join(missing))
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        run(["apt-get", *APT_LOCK_WAIT, "install", "-y", "--no-install-recommends", *missing], env=env)
+    except ToolkitError:
+        run(["apt-get", *APT_LOCK_WAIT, "update"], env=env)  # a fresh machine may have no package lists yet
+        run(["apt-get", *APT_LOCK_WAIT, "install", "-y", "--no-install-recommends", *missing], env=env)

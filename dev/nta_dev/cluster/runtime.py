@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,30 +22,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ToolkitError
-from . import registry
-from .build import build_binaries, build_pause_image, install_packages
+from . import cridockerd, registry
+from .build import build_binaries, build_pause_image
+from .commands import CLUSTER_DOMAIN, SERVICE_IP, Layout, command_lines
 from .dockerd import ensure_dockerd
 from .iptables import remove_kube_chains
 from .kubeapi import KubeApi
-from .paths import PAUSE_IMAGE, bin_dir, kubeconfig_path, state_dir
+from .kubelet_config import KubeletSettings, write_kubelet_config
+from .paths import bin_dir, kubeconfig_path, state_dir
 from .pki import CONTEXT, ensure_pki, write_kubeconfig
-from .prereq import require_ports_free, require_root, udp_port_free
+from .prereq import install_packages, require_ports_free, require_root, udp_port_free
+from .releases import Release, release
 
 log = logging.getLogger(__name__)
 
-SERVICE_CIDR = "10.96.0.0/16"
-SERVICE_IP = "10.96.0.1"  # the `kubernetes` Service: first address of the range
-CLUSTER_DOMAIN = "cluster.local"
 NODE_READY_TIMEOUT = 120
 # Started in this order, stopped in reverse: the kubelet before the control plane
 # (docs/architecture.md#a-local-kubernetes-cluster).
-COMPONENTS = ("registry", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "agent", "kubelet",
-              "kube-proxy")
+# cri-dockerd only on releases without dockershim (components()).
+COMPONENTS = ("registry", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "agent",
+              "cri-dockerd", "kubelet", "kube-proxy")
 PORTS = {registry.PORT: "registry", 2379: "etcd", 2380: "etcd peer", 6443: "kube-apiserver",
          10257: "kube-controller-manager", 10259: "kube-scheduler", 10250: "kubelet", 10248: "kubelet healthz",
          10249: "kube-proxy metrics", 10256: "kube-proxy healthz"}
 RUNTIME_PACKAGES = {"etcd": "etcd-server", "socat": "socat", "conntrack": "conntrack", "iptables": "iptables",
                     "openssl": "openssl", "docker-registry": "docker-registry"}
+# The supported release brings its own etcd (built for it); gcc compiles the pause image.
+MODERN_RUNTIME_PACKAGES = {**{k: v for k, v in RUNTIME_PACKAGES.items() if k != "etcd"}, "gcc": "gcc"}
 
 
 @dataclass
@@ -56,6 +60,7 @@ class Cluster:
     kubeconfig: Path
     context: str = CONTEXT
     timings: dict[str, float] = field(default_factory=dict)
+    version: str = ""
 
 
 def _bridge_gateway() -> str:
@@ -146,28 +151,60 @@ STORAGE_CLASS = {
     "provisioner": "nta.local/hostpath", "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate"}
 
 
+def _components_of(rel: Release) -> tuple[str, ...]:
+    return tuple(c for c in COMPONENTS if c != "cri-dockerd" or rel.runtime == "cri-dockerd")
+
+
+def components(version: str | None = None) -> tuple[str, ...]:
+    """The processes a cluster of this release runs (the selected one by default)."""
+    return _components_of(release(version))
+
+
+def running_version() -> str | None:
+    """The release of the cluster recorded in the state dir (None when none was started there)."""
+    path = state_dir() / "version"
+    return path.read_text().strip() or None if path.exists() else None
+
+
+def _wait_socket(path: Path) -> Callable[[], bool]:
+    def check() -> bool:
+        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as sock:
+            sock.connect(str(path))
+            return True
+        return False
+
+    return check
+
+
 def up(timeout: float = NODE_READY_TIMEOUT, merge_kubeconfig: bool = False, allow_docker_restart: bool = False,
-       ) -> Cluster:
-    """Start the cluster (building binaries and the pause image on first use) and wait for the node to be Ready."""
+       version: str | None = None) -> Cluster:
+    """Start the cluster (building binaries and the pause image on first use) and wait for the node to be Ready.
+
+    ``version`` (else ``NTA_K8S_VERSION``, else the default) picks the release (``releases``).
+    """
+    rel = release(version)
     timings: dict[str, float] = {}
     t0 = time.monotonic()
     require_root("run a kubelet (it mounts volumes and manages cgroups)")
     if running := running_pids():
-        if len(running) == len(COMPONENTS):
-            log.info("the local cluster is already running (%s)", kubeconfig_path())
-            return Cluster(kubeconfig_path())
-        log.warning("a partial cluster is running (%s): stopping it first", ", ".join(running))
+        recorded = running_version()
+        if set(running) == set(_components_of(rel)) and recorded in (rel.version, None):
+            log.info("the local cluster %s is already running (%s)", rel.version, kubeconfig_path())
+            return Cluster(kubeconfig_path(), version=rel.version)
+        log.warning("another or a partial cluster is running (%s, version %s): stopping it first",
+                    ", ".join(running), recorded or "unknown")
         down()
     require_ports_free(PORTS)
-    install_packages(RUNTIME_PACKAGES)
-    binaries = build_binaries()
+    install_packages(RUNTIME_PACKAGES if rel.source == "debian" else MODERN_RUNTIME_PACKAGES)
+    binaries = build_binaries(rel.version)
     info = ensure_dockerd(allow_restart=allow_docker_restart)
-    build_pause_image()
+    build_pause_image(rel.version)
     timings["prepare"] = time.monotonic() - t0
 
     state = state_dir()
     for sub in ("logs", "pids", "etcd", "kubelet", "volumes", "manifests"):
         (state / sub).mkdir(parents=True, exist_ok=True)
+    (state / "version").write_text(rel.version + "\n")
     logs = state / "logs"
     pki = ensure_pki(state / "pki", SERVICE_IP)
     kubeconfig = write_kubeconfig(kubeconfig_path(), pki)
@@ -176,58 +213,31 @@ def up(timeout: float = NODE_READY_TIMEOUT, merge_kubeconfig: bool = False, allo
         raise ToolkitError(f"UDP port 53 on {gateway} (docker0) is taken; the cluster DNS serves pods there: "
                            "stop the DNS server listening on it (`ss -lunp | grep :53`) and retry")
     api = KubeApi(pki)
-    node = os.uname().nodename.lower()
+    lay = Layout(rel, state, pki, binaries, kubeconfig, node=os.uname().nodename.lower(), gateway=gateway,
+                 bridge_subnet=_bridge_subnet(), cgroup_driver=info.get("CgroupDriver", "cgroupfs"),
+                 python=sys.executable)
+    if lay.modern:
+        write_kubelet_config(lay.kubelet_config_file, KubeletSettings(
+            runtime_endpoint=cridockerd.endpoint(state), client_ca=pki.ca_crt, cluster_dns=gateway,
+            static_pods=state / "manifests", cgroup_driver=lay.cgroup_driver, cluster_domain=CLUSTER_DOMAIN))
+    argv = command_lines(lay)
     procs: dict[str, subprocess.Popen] = {}
     try:
         t = time.monotonic()
         procs["registry"] = _start("registry", registry.command(state), logs)
-        procs["etcd"] = _start("etcd", [
-            shutil.which("etcd") or "etcd", "--name", "nta-local", "--data-dir", str(state / "etcd"),
-            "--listen-client-urls", "http://127.0.0.1:2379", "--advertise-client-urls", "http://127.0.0.1:2379",
-            "--listen-peer-urls", "http://127.0.0.1:2380", "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
-            "--initial-cluster", "nta-local=http://127.0.0.1:2380", "--log-level", "warn"], logs)
-        procs["kube-apiserver"] = _start("kube-apiserver", [
-            str(binaries["kube-apiserver"]), "--etcd-servers=http://127.0.0.1:2379",
-            "--bind-address=127.0.0.1", "--secure-port=6443", "--insecure-port=0",
-            f"--tls-cert-file={pki.server_crt}", f"--tls-private-key-file={pki.server_key}",
-            f"--client-ca-file={pki.ca_crt}", f"--token-auth-file={pki.tokens}",
-            f"--service-account-key-file={pki.sa_pub}", f"--service-account-signing-key-file={pki.sa_key}",
-            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-            "--api-audiences=https://kubernetes.default.svc.cluster.local",
-            f"--kubelet-client-certificate={pki.kubelet_client_crt}",
-            f"--kubelet-client-key={pki.kubelet_client_key}",
-            "--authorization-mode=RBAC", f"--service-cluster-ip-range={SERVICE_CIDR}",
-            "--service-node-port-range=30000-32767", "--allow-privileged=true", "--v=1"], logs)
+        for name in ("etcd", "kube-apiserver"):
+            procs[name] = _start(name, argv[name], logs)
         _wait("the apiserver (/readyz)", api.healthy, 60, "kube-apiserver", procs)
         timings["apiserver"] = time.monotonic() - t
-        common = [f"--kubeconfig={kubeconfig}"]
-        procs["kube-controller-manager"] = _start("kube-controller-manager", [
-            str(binaries["kube-controller-manager"]), *common, "--controllers=*,-nodeipam", "--leader-elect=false",
-            f"--service-account-private-key-file={pki.sa_key}", f"--root-ca-file={pki.ca_crt}",
-            f"--service-cluster-ip-range={SERVICE_CIDR}", "--port=0", "--bind-address=127.0.0.1"], logs)
-        procs["kube-scheduler"] = _start("kube-scheduler", [
-            str(binaries["kube-scheduler"]), *common, "--leader-elect=false", "--port=0",
-            "--bind-address=127.0.0.1"], logs)
-        procs["agent"] = _start("agent", [
-            sys.executable, "-m", "nta_dev.cluster.agent", "--pki", str(pki.dir), "--volumes", str(state / "volumes"),
-            "--listen", gateway], logs)
-        procs["kubelet"] = _start("kubelet", [
-            str(binaries["kubelet"]), *common, f"--root-dir={state / 'kubelet'}", f"--hostname-override={node}",
-            f"--pod-infra-container-image={PAUSE_IMAGE}", f"--cgroup-driver={info.get('CgroupDriver', 'cgroupfs')}",
-            "--fail-swap-on=false", "--cgroups-per-qos=false", "--enforce-node-allocatable=",
-            # On every address (the node's InternalIP is not its hostname's), so only CA-signed clients get in.
-            "--address=0.0.0.0", "--read-only-port=0", "--healthz-bind-address=127.0.0.1",
-            "--anonymous-auth=false", f"--client-ca-file={pki.ca_crt}", "--authorization-mode=Webhook",
-            f"--cluster-dns={gateway}", f"--cluster-domain={CLUSTER_DOMAIN}",
-            # Never garbage-collect or evict on disk pressure: the engine holds everyone's images, not ours alone.
-            "--image-gc-high-threshold=100", "--image-gc-low-threshold=99",
-            "--eviction-hard=memory.available<100Mi,nodefs.available<1%,imagefs.available<1%",
-            f"--pod-manifest-path={state / 'manifests'}", "--v=1"], logs)
-        procs["kube-proxy"] = _start("kube-proxy", [
-            str(binaries["kube-proxy"]), *common, f"--hostname-override={node}", "--proxy-mode=iptables",
-            f"--cluster-cidr={_bridge_subnet()}", "--conntrack-max-per-core=0",
-            "--metrics-bind-address=127.0.0.1:10249", "--healthz-bind-address=127.0.0.1:10256"], logs)
-        _wait(f"node {node} to be Ready", lambda: _node_ready(api), timeout, "kubelet", procs)
+        for name in ("kube-controller-manager", "kube-scheduler", "agent"):
+            procs[name] = _start(name, argv[name], logs)
+        if "cri-dockerd" in argv:
+            cridockerd.socket_path(state).unlink(missing_ok=True)
+            procs["cri-dockerd"] = _start("cri-dockerd", argv["cri-dockerd"], logs)
+            _wait("cri-dockerd's socket", _wait_socket(cridockerd.socket_path(state)), 30, "cri-dockerd", procs)
+        for name in ("kubelet", "kube-proxy"):
+            procs[name] = _start(name, argv[name], logs)
+        _wait(f"node {lay.node} to be Ready", lambda: _node_ready(api), timeout, "kubelet", procs)
         try:
             api.request("POST", "/apis/storage.k8s.io/v1/storageclasses", STORAGE_CLASS)
         except OSError as exc:
@@ -243,9 +253,9 @@ def up(timeout: float = NODE_READY_TIMEOUT, merge_kubeconfig: bool = False, allo
     timings["total"] = time.monotonic() - t0
     if merge_kubeconfig:
         merge_into_default(kubeconfig)
-    log.info("local cluster ready in %.1f s: export KUBECONFIG=%s (context %s)", timings["total"], kubeconfig,
-             CONTEXT)
-    return Cluster(kubeconfig, timings=timings)
+    log.info("local cluster %s ready in %.1f s: export KUBECONFIG=%s (context %s)", rel.version, timings["total"],
+             kubeconfig, CONTEXT)
+    return Cluster(kubeconfig, timings=timings, version=rel.version)
 
 
 def _bridge_subnet() -> str:
@@ -327,7 +337,7 @@ def down(purge: bool = True) -> None:
     state = state_dir()
     for name in COMPONENTS:
         _pid_file(name).unlink(missing_ok=True)
-    proxy = bin_dir() / "kube-proxy"
+    proxy = bin_dir(running_version()) / "kube-proxy"
     if was_running and proxy.exists():
         # kube-proxy leaves its iptables chains (KUBE-*) behind; its own cleanup mode removes them.
         subprocess.run([str(proxy), "--cleanup"], capture_output=True)
