@@ -13,6 +13,7 @@ always put back.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import re
@@ -30,7 +31,7 @@ from nta_dev.cluster.registry import HOST as REGISTRY
 from nta_dev.reload import EDITS, Probe
 from nta_dev.tiltrun import CI_SUCCESS, Tilt, TiltUp
 from nta_dev.tools import find
-from tests.fixtures.dap import Debugger, http_get, in_background, local_variables, top_frame
+from tests.fixtures.dap import DapError, Debugger, http_get, in_background, local_variables, top_frame
 from tests.fixtures.require import unavailable
 
 from .conftest import REPO_ROOT, Kubectl, run_inv
@@ -199,7 +200,7 @@ def test_a_breakpoint_survives_a_live_update(up: TiltUp, kubectl: Kubectl) -> No
     before = pod_states(kubectl)
     try:
         answer = in_background(http_get, url)
-        session, stopped = debugger.stopped(timeout=SERVE_TIMEOUT_S)
+        session, stopped = debugger.stopped(timeout=SERVE_TIMEOUT_S, unless=answer)
         frame = top_frame(session, stopped["threadId"])
         assert (frame["name"], frame["line"], frame["source"]["path"]) == ("healthz", line, str(views)), frame
         assert "WSGIRequest" in local_variables(session, frame["id"])["request"]
@@ -208,9 +209,10 @@ def test_a_breakpoint_survives_a_live_update(up: TiltUp, kubectl: Kubectl) -> No
 
         sessions = len(debugger.sessions)
         views.write_text(original.replace('HttpResponse("ok\\n"', 'HttpResponse("ok via tilt\\n"', 1))
-        debugger.wait_sessions(sessions + 1, timeout=SERVE_TIMEOUT_S)  # Tilt synced, gunicorn forked, followed
-        answer = in_background(http_get, url)
-        session, stopped = debugger.stopped(timeout=SERVE_TIMEOUT_S)
+        with what_django_and_tilt_said(kubectl, up):
+            debugger.wait_sessions(sessions + 1, timeout=SERVE_TIMEOUT_S)  # Tilt synced, gunicorn forked, followed
+            answer = in_background(http_get, url)
+            session, stopped = debugger.stopped(timeout=SERVE_TIMEOUT_S, unless=answer)
         frame = top_frame(session, stopped["threadId"])
         assert (frame["name"], frame["line"]) == ("healthz", line), frame
         session.request("continue", {"threadId": stopped["threadId"]})
@@ -219,6 +221,18 @@ def test_a_breakpoint_survives_a_live_update(up: TiltUp, kubectl: Kubectl) -> No
         views.write_text(original)
         debugger.close()
     assert pod_states(kubectl) == before  # the same pod: no restart for the debugger
+
+
+@contextlib.contextmanager
+def what_django_and_tilt_said(kubectl: Kubectl, up: TiltUp) -> Iterator[None]:
+    """A debugger wait that fails shows the ends of Django's and Tilt's logs: did Tilt sync, did gunicorn fork?"""
+    try:
+        yield
+    except DapError as exc:
+        django = kubectl("-n", NAMESPACE, "logs", "deploy/nta-django", "--tail", "40", check=False)
+        tilt = up.log.read_text(errors="replace")[-3000:] if up.log.exists() else "(no Tilt log)"
+        said = f"--- nta-django log ---\n{django.stdout}{django.stderr}\n--- tilt up log ---\n{tilt}"
+        raise DapError(f"{exc}\n{said}") from exc
 
 
 def flask_pods(kubectl: Kubectl) -> dict[str, str]:

@@ -5,6 +5,7 @@ save reloads the code, the same breakpoint stops in the new code. The client is 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -81,6 +82,10 @@ def test_a_worker_breakpoint_hits_before_and_after_a_reload(debug_stack: LocalSt
     client = Client(f"tcp://127.0.0.1:{debug_stack.cfg.port('scheduler')}", timeout=10, set_as_default=False)
     expr = "__import__('nta_pipeline._debug_probe', fromlist=['answer']).answer(21)"
     try:
+        # Every task goes to the process under the debugger: the stack's one worker (a second, or a restarted
+        # one, would run tasks the breakpoint can never stop).
+        debugged = debugger.sessions[0].event("process")["systemProcessId"]
+        assert list(client.run(os.getpid).values()) == [debugged], client.run(os.getpid)
         result = client.submit(eval, expr, pure=False)
         variables, _ = stop_and_continue(debugger, "answer", PROBE_LINE, result)
         assert (variables["x"], variables["doubled"]) == ("21", "42")
