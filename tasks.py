@@ -176,15 +176,17 @@ def seed(c: Context, file: str = "", replace: bool = False, mongo_url: str = "",
 @toolkit_task(iterable=["debug"],
               help={"local": "run the local stack even when Tilt could be used",
                     "port_offset": "local stack only: add N to every port (nginx 31000+N, ...)",
-                    "debug": "run under debugpy: django, flask or worker (repeatable; port printed)"})  # fmt: skip
-def up(c: Context, local: bool = False, port_offset: int = 0, debug: list[str] | None = None) -> None:
+                    "debug": "run under a debugger: django, flask or worker (repeatable; port printed)",
+                    "debugger": "dap (debugpy listens: VS Code & co attach) or pycharm (dials PyCharm)"})  # fmt: skip
+def up(c: Context, local: bool = False, port_offset: int = 0, debug: list[str] | None = None,
+       debugger: str = "dap") -> None:
     """Start the dev loop: Tilt if possible, else local processes.
 
     Tilt is chosen when tilt is on PATH, a Tiltfile exists and the current context is local; the task
     says which it chose and why. `--debug django` runs Django under debugpy (DAP on 127.0.0.1:5678; flask 5679,
-    worker 5680); breakpoints survive reloads.
+    worker 5680); breakpoints survive reloads. `--debugger pycharm` makes it dial PyCharm's debug server instead.
     """
-    code = dev_up.run_up(c, local, port_offset, debug=debug or ())
+    code = dev_up.run_up(c, local, port_offset, debug=debug or (), debugger=debugger)
     if code:
         raise Exit(code=code)
 

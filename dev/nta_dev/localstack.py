@@ -42,6 +42,7 @@ READY_LINE = "nta: the stack is up"  # printed once every health check passed an
 PORTS = {"nginx": 31000, "django": 8000, "flask": 5000, "scheduler": 8786, "dashboard": 8787, "mongo": 27017}
 # `--debug SERVICE`: the port its debugger (debugpy, DAP) listens on; the same numbers Tilt forwards.
 DEBUG_PORTS = debug_ports()
+DEBUGGERS = ("dap", "pycharm")  # how NTA_DEBUG reaches the IDE (nta_devserver.debug)
 
 
 class StackError(RuntimeError):
@@ -57,12 +58,16 @@ class StackConfig:
     max_upload_mb: int = 100
     lease_seconds: float = 60.0
     extra_env: Mapping[str, str] = field(default_factory=dict)
-    debug: tuple[str, ...] = ()  # services run under debugpy (DEBUG_PORTS)
+    debug: tuple[str, ...] = ()  # services run under a debugger (DEBUG_PORTS)
+    # "dap": debugpy listens on the port for VS Code & co; "pycharm": the service dials PyCharm's debug server there
+    debugger: str = "dap"
 
     def __post_init__(self) -> None:
         if unknown := sorted(set(self.debug) - set(DEBUG_PORTS)):
             raise StackError(f"--debug {', '.join(unknown)}: not a service that runs our code; "
                              f"choose from {', '.join(DEBUG_PORTS)}")
+        if self.debugger not in DEBUGGERS:
+            raise StackError(f"--debugger {self.debugger}: choose from {', '.join(DEBUGGERS)}")
 
     @property
     def nginx_dir(self) -> Path:
@@ -200,13 +205,16 @@ def processes(cfg: StackConfig) -> dict[str, str]:
         "nginx-reload": f"{_venv_bin('watchmedo')} shell-command --patterns '**/*.template' --wait --drop "
                         f"--command {shlex.quote(reload_nginx)} {shlex.quote(str(cfg.nginx_dir))}",
     }  # fmt: skip
-    for service in cfg.debug:  # read by nta_devserver.debug in the process that outlives reloads
-        commands[service] = f"NTA_DEBUG=127.0.0.1:{cfg.debug_port(service)} {commands[service]}"
+    prefix = "pycharm:" if cfg.debugger == "pycharm" else ""
+    for service in cfg.debug:  # read by nta_devserver.debug
+        commands[service] = f"NTA_DEBUG={prefix}127.0.0.1:{cfg.debug_port(service)} {commands[service]}"
     return commands
 
 
 def ports_in_use(cfg: StackConfig) -> list[str]:
-    ports = {name: cfg.port(name) for name in PORTS} | {f"{s} debugger": cfg.debug_port(s) for s in cfg.debug}
+    # PyCharm's own debug server listens on its ports: those must be taken, not free
+    debuggers = {} if cfg.debugger == "pycharm" else {f"{s} debugger": cfg.debug_port(s) for s in cfg.debug}
+    ports = {name: cfg.port(name) for name in PORTS} | debuggers
     return [f"port {port} ({name}) is already in use" for name, port in ports.items() if port_in_use(port)]
 
 
@@ -292,8 +300,13 @@ def _announce_when_ready(cfg: StackConfig, manager: object) -> None:
     print(f"\n{READY_LINE}: {url}/nta/   (search API {url}/nta/rest/, Dask dashboard {url}/nta/dask/status)"
           "\nnta: edit code and it reloads; Ctrl-C stops everything", flush=True)  # fmt: skip
     for service in cfg.debug:
-        print(f"nta: debugger for {service}: attach a DAP client to 127.0.0.1:{cfg.debug_port(service)} "
-              "(VS Code: \"Python Debugger: Attach\"; README \"Debugging\"); breakpoints survive reloads", flush=True)
+        if cfg.debugger == "pycharm":
+            print(f"nta: debugger for {service}: dials PyCharm's Python Debug Server on 127.0.0.1:"
+                  f"{cfg.debug_port(service)} (README \"Debugging\"); breakpoints survive reloads", flush=True)
+        else:
+            print(f"nta: debugger for {service}: attach a DAP client to 127.0.0.1:{cfg.debug_port(service)} "
+                  "(VS Code: \"Python Debugger: Attach\"; README \"Debugging\"); breakpoints survive reloads",
+                  flush=True)  # fmt: skip
     print(flush=True)
 
 
@@ -322,7 +335,8 @@ class BackgroundStack:
                "--worker-threads", str(self.cfg.worker_threads),
                "--lease-seconds", f"{self.cfg.lease_seconds:g}",
                "--max-upload-mb", str(self.cfg.max_upload_mb),
-               *[arg for service in self.cfg.debug for arg in ("--debug", service)]]  # fmt: skip
+               *[arg for service in self.cfg.debug for arg in ("--debug", service)],
+               "--debugger", self.cfg.debugger]  # fmt: skip
         # extra_env reaches the child's environment, which its processes (and nginx's re-render) inherit.
         env = {**os.environ, **self.cfg.extra_env,
                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}  # fmt: skip
@@ -434,13 +448,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-upload-mb", type=int, default=100, help="upload limit of nginx and Django")
     parser.add_argument("--lease-seconds", type=float, default=60.0, help="a job without heartbeat this long fails")
     parser.add_argument("--debug", action="append", default=[], choices=sorted(DEBUG_PORTS),
-                        help="run this service under debugpy (repeatable); its port is printed")
+                        help="run this service under a debugger (repeatable); its port is printed")
+    parser.add_argument("--debugger", choices=DEBUGGERS, default="dap",
+                        help="dap: debugpy listens (VS Code & co attach); pycharm: dial PyCharm's debug server")
     parser.add_argument("--render-nginx", action="store_true", help="only render the nginx config and exit")
     args = parser.parse_args(argv)
     cfg = StackConfig(port_offset=args.port_offset, state_dir=args.state_dir.resolve(),
                       worker_threads=args.worker_threads, source_root=args.source_root.resolve(),
                       max_upload_mb=args.max_upload_mb, lease_seconds=args.lease_seconds,
-                      debug=tuple(args.debug))  # fmt: skip
+                      debug=tuple(args.debug), debugger=args.debugger)  # fmt: skip
     try:
         if args.render_nginx:
             write_nginx_conf(cfg)

@@ -41,15 +41,18 @@ def _is_terminal(stream: object) -> bool:
 
 
 def run_up(c: Context, force_local: bool = False, port_offset: int = 0, tiltfile: Path = REPO / "Tiltfile",
-           debug: Sequence[str] = ()) -> int:
+           debug: Sequence[str] = (), debugger: str = "dap") -> int:
     """Start the chosen dev loop in the foreground; returns its exit code. `debug` names the services to run under
-    debugpy (dev/services.yaml)."""
+    a debugger (dev/services.yaml); `debugger` is "dap" (debugpy listens) or "pycharm" (local stack only)."""
     unknown = sorted(set(debug) - set(debug_ports()))
     if unknown:
         raise ToolkitError(f"--debug {', '.join(unknown)}: choose from {', '.join(debug_ports())}")
     cfg = load_kubeconfig()
     tilt = find("tilt")
     runner, why = choose_runner(cfg, tilt, tiltfile, force_local)
+    if runner == "tilt" and debugger != "dap":
+        raise ToolkitError(f"--debugger {debugger} works with the local stack only (a pod would have to dial your "
+                           "IDE); add --local, or debug through Tilt with a DAP client (VS Code; README \"Debugging\")")
     if runner == "tilt":
         print(f"nta: starting Tilt because {why}; `./inv up --local` runs the local stack instead", flush=True)
         # --context pins Tilt to the context checked above even if the current context changes meanwhile.
@@ -64,6 +67,6 @@ def run_up(c: Context, force_local: bool = False, port_offset: int = 0, tiltfile
     from .localstack import StackConfig, StackError, run_local_stack
 
     try:
-        return run_local_stack(StackConfig(port_offset=port_offset, debug=tuple(debug)))
+        return run_local_stack(StackConfig(port_offset=port_offset, debug=tuple(debug), debugger=debugger))
     except StackError as exc:
         raise ToolkitError(str(exc)) from None

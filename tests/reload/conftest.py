@@ -47,7 +47,7 @@ class LocalStack:
 
 
 def scratch_stack(tmp: Path, **options: object) -> Iterator[LocalStack]:
-    """The local stack running a scratch copy of the code (the tests edit it, never the checkout)."""
+    """The local stack running a scratch copy of the code (the tests edit it, never the checkout), in tmp / "src"."""
     root = tmp / "src"
     for rel in COPIED:
         if (REPO / rel).is_file():
@@ -55,7 +55,8 @@ def scratch_stack(tmp: Path, **options: object) -> Iterator[LocalStack]:
             shutil.copy2(REPO / rel, root / rel)
         else:
             shutil.copytree(REPO / rel, root / rel, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    cfg = StackConfig(port_offset=free_port_offset(), state_dir=tmp / "state", source_root=root, **options)
+    options.setdefault("port_offset", free_port_offset())
+    cfg = StackConfig(state_dir=tmp / "state", source_root=root, **options)
     with background_stack(cfg, tmp / "stack.log") as background:
         yield LocalStack(cfg, background)
 

@@ -25,7 +25,7 @@ from typing import Any
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from .debug import start_from_env
+from .debug import PYCHARM, connect_pycharm, start_from_env, target_from_env
 from .gunicorn import preload
 
 log = logging.getLogger("nta_devserver.dask")
@@ -81,6 +81,9 @@ class PackageReloader(FileSystemEventHandler):
             self.reloads += 1
         log.info("nta: %s changed: %d modules of %s will be imported afresh by the next task",
                  path.name, len(names), package)  # fmt: skip
+        target = target_from_env()
+        if target is not None and target.ide == PYCHARM:
+            connect_pycharm(target)  # PyCharm was not listening at start: a save is the moment to try again
 
     def start(self) -> Any:
         observer = Observer()

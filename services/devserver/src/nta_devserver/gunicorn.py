@@ -1,8 +1,9 @@
 """Helpers of the services' gunicorn dev configs (`gunicorn --reload -c python:nta_web.gunicorn_dev ...`).
 
 gunicorn loads such a config module in its master. `preload()` imports the heavy third-party libraries there, so
-the worker `--reload` forks after a save inherits them and imports only our code. `worker_int` is a gunicorn
-server hooks: a config that imports them makes a reloading worker stop, and the next one start, at once.
+the worker `--reload` forks after a save inherits them and imports only our code. `worker_int`, `worker_exit` and
+`post_worker_init` are gunicorn server hooks a config exports: a reloading worker stops, and the next one starts,
+at once; with NTA_DEBUG=pycharm:PORT each new worker connects to PyCharm (nta_devserver.debug).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import importlib
 import os
 import sys
 from typing import Any
+
+from .debug import connect_worker
 
 
 def preload(*modules: str) -> None:
@@ -43,3 +46,9 @@ def worker_exit(server: Any, worker: Any) -> None:
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     os._exit(code)
+
+
+def post_worker_init(worker: Any) -> None:
+    """gunicorn calls this in each new worker once the app is loaded: PyCharm's debugger is dialled from here, so
+    every reloaded worker is a new connection that gets the IDE's breakpoints (DAP follows the fork by itself)."""
+    connect_worker()

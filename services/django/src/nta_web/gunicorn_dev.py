@@ -3,12 +3,17 @@
 gunicorn loads this module in its master. The heavy third-party libraries imported here are inherited by the
 worker `--reload` forks after a save, which then imports only this project's code. Nothing of nta_web or
 nta_pipeline is imported (a test checks): every reload still runs fresh project modules. `worker_int` and
-`worker_exit` make the old worker stop at once; NTA_DEBUG=PORT runs the master under debugpy (nta_devserver.debug).
+`worker_exit` make the old worker stop at once; NTA_DEBUG runs a debugger (nta_devserver.debug).
 """
 
 from nta_devserver.debug import start_from_env
-from nta_devserver.gunicorn import preload, worker_exit, worker_int  # noqa: F401  (gunicorn reads its hooks here)
+from nta_devserver.gunicorn import (  # noqa: F401  (gunicorn reads its hooks here)
+    post_worker_init,
+    preload,
+    worker_exit,
+    worker_int,
+)
 
 preload("django.core.handlers.wsgi", "django.urls", "django.template", "django.db.models", "pandas", "numpy",
         "pymongo", "gridfs", "dateutil.parser", "sqlparse")
-start_from_env()
+start_from_env(forks_workers=True)

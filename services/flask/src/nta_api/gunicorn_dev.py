@@ -3,11 +3,16 @@
 gunicorn loads this module in its master. The heavy third-party libraries imported here are inherited by the
 worker `--reload` forks after a save, which then imports only this project's code. Nothing of nta_api is imported
 (a test checks): every reload still runs fresh project modules. `worker_int` and `worker_exit` make the old
-worker stop at once; NTA_DEBUG=PORT runs the master under debugpy (nta_devserver.debug).
+worker stop at once; NTA_DEBUG runs a debugger (nta_devserver.debug).
 """
 
 from nta_devserver.debug import start_from_env
-from nta_devserver.gunicorn import preload, worker_exit, worker_int  # noqa: F401  (gunicorn reads its hooks here)
+from nta_devserver.gunicorn import (  # noqa: F401  (gunicorn reads its hooks here)
+    post_worker_init,
+    preload,
+    worker_exit,
+    worker_int,
+)
 
 preload("flask", "werkzeug.serving", "jinja2", "numpy", "pymongo", "gridfs")
-start_from_env()
+start_from_env(forks_workers=True)
