@@ -17,7 +17,8 @@ from .conftest import Renderer
 RENDERED_OVERLAYS = ("dev", "aws", "cluster-local")
 NS = "nta"
 NS_LABELS = {NS: {"kubernetes.io/metadata.name": NS}, "default": {"kubernetes.io/metadata.name": "default"},
-             "kube-system": {"kubernetes.io/metadata.name": "kube-system"}}  # fmt: skip
+             "kube-system": {"kubernetes.io/metadata.name": "kube-system"},
+             "ingress-nginx": {"kubernetes.io/metadata.name": "ingress-nginx"}}  # fmt: skip
 STACK = ("nta-nginx", "nta-django", "nta-flask", "nta-dask-scheduler", "nta-dask-worker", "nta-mongodb")
 # A port nothing declares, as a random Dask worker/nanny port would be.
 RANDOM_PORT = 40123
@@ -35,8 +36,13 @@ OUTSIDERS = {
                                 {"k8s-app": "kube-dns"}, {"dns": 53, "dns-tcp": 53}),  # fmt: skip
     # A client on the internet (through the NodePort or the load balancer) and a server there.
     "internet": netpol.Endpoint("internet", "203.0.113.7"),
+    # ingress-nginx's controller (the aws Ingress), and a pod of its namespace that is not the controller.
+    "ingress-controller": netpol.Endpoint("ingress-controller", "10.244.4.1", "ingress-nginx",
+                                          NS_LABELS["ingress-nginx"], {"app.kubernetes.io/name": "ingress-nginx"}),
+    "ingress-neighbour": netpol.Endpoint("ingress-neighbour", "10.244.4.2", "ingress-nginx",
+                                         NS_LABELS["ingress-nginx"], {"app.kubernetes.io/name": "cert-manager"}),
 }
-SOURCES = (*STACK, "stranger", "part-of-only", "impostor", "internet")
+SOURCES = (*STACK, "stranger", "part-of-only", "impostor", "internet", "ingress-controller", "ingress-neighbour")
 # Destination -> the (port, protocol) pairs probed: every declared container port, plus RANDOM_PORT.
 PROBES: dict[str, tuple[tuple[int, str], ...]] = {
     "nta-nginx": ((8080, "TCP"), (RANDOM_PORT, "TCP")),
@@ -52,11 +58,13 @@ PROBES: dict[str, tuple[tuple[int, str], ...]] = {
 
 APPS_WITH_DB = ("nta-django", "nta-flask", "nta-dask-scheduler", "nta-dask-worker")
 RESOLVERS = ("nta-nginx", "nta-django", "nta-flask", "nta-dask-scheduler", "nta-dask-worker")
-ALLOWED: set[tuple[str, str, int, str]] = {
-    # The way in: clients outside the namespace reach nginx on 8080 (NodePort / Ingress), and nothing else. Pods
-    # of the namespace have no egress to nginx, and a pod without the stack's labels has no egress at all.
-    ("impostor", "nta-nginx", 8080, "TCP"),
-    ("internet", "nta-nginx", 8080, "TCP"),
+# The way in, on a local cluster: clients outside the namespace reach nginx on 8080 (the NodePort), and nothing
+# else. Pods of the namespace have no egress to nginx, and a pod without the stack's labels has no egress at all.
+WAY_IN_LOCAL = {(client, "nta-nginx", 8080, "TCP")
+                for client in ("impostor", "internet", "ingress-controller", "ingress-neighbour")}
+# On the internet (aws): only ingress-nginx's controller, which has checked the user with the sign-in proxy.
+WAY_IN_AWS = {("ingress-controller", "nta-nginx", 8080, "TCP")}
+INSIDE: set[tuple[str, str, int, str]] = {
     ("nta-nginx", "nta-django", 8000, "TCP"),
     ("nta-nginx", "nta-flask", 5000, "TCP"),
     ("nta-nginx", "nta-dask-scheduler", 8787, "TCP"),
@@ -89,18 +97,33 @@ def allowed_set(objs: list[dict[str, Any]]) -> set[tuple[str, str, int, str]]:
             and netpol.allowed(policies, ends[src], ends[dst], port, proto)}  # fmt: skip
 
 
+ALLOWED = {"dev": INSIDE | WAY_IN_LOCAL, "cluster-local": INSIDE | WAY_IN_LOCAL, "aws": INSIDE | WAY_IN_AWS}
+
+
 @pytest.mark.parametrize("overlay", RENDERED_OVERLAYS)
 def test_exactly_the_needed_flows_are_allowed(rendered: Renderer, overlay: str) -> None:
     got = allowed_set(rendered(overlay))
-    assert sorted(got - ALLOWED) == [], "allowed but not needed"
-    assert sorted(ALLOWED - got) == [], "needed but blocked"
+    assert sorted(got - ALLOWED[overlay]) == [], "allowed but not needed"
+    assert sorted(ALLOWED[overlay] - got) == [], "needed but blocked"
+
+
+def test_on_the_internet_only_the_ingress_controller_of_the_ingress_class_reaches_nginx(rendered: Renderer) -> None:
+    """Anyone reaching nginx directly could name any user in the sign-in header: aws admits one source, the
+    controller of the class its Ingress names (a policy admitting the internet would pass the graph test only if
+    ALLOWED were loosened with it)."""
+    objs = rendered("aws")
+    (ingress,) = [o for o in objs if o["kind"] == "Ingress"]
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    assert "nginx.ingress.kubernetes.io/auth-url" in ingress["metadata"]["annotations"]
+    admitted = {src for src, dst, port, _ in allowed_set(objs) if dst == "nta-nginx" and port == 8080}
+    assert admitted == {"ingress-controller"}
 
 
 @pytest.mark.parametrize("overlay", RENDERED_OVERLAYS)
 def test_pods_without_stack_labels_reach_neither_scheduler_nor_mongodb(rendered: Renderer, overlay: str) -> None:
     objs = rendered(overlay)
     policies, ends = _policies(objs), _endpoints(objs)
-    for outsider in ("stranger", "part-of-only", "impostor", "internet"):
+    for outsider in ("stranger", "part-of-only", "impostor", "internet", "ingress-controller", "ingress-neighbour"):
         for dst, port in (("nta-dask-scheduler", 8786), ("nta-dask-scheduler", 8787), ("nta-mongodb", 27017)):
             assert not netpol.allowed(policies, ends[outsider], ends[dst], port), f"{outsider} -> {dst}:{port}"
 
@@ -118,11 +141,11 @@ def test_a_looser_policy_is_caught(rendered: Renderer) -> None:
     objs = copy.deepcopy(rendered("dev"))
     mongo = next(p for p in _policies(objs) if p["metadata"]["name"] == "nta-mongodb")
     mongo["spec"]["ingress"][0]["from"].append({"namespaceSelector": {}})
-    assert ("impostor", "nta-mongodb", 27017, "TCP") in allowed_set(objs) - ALLOWED
+    assert ("impostor", "nta-mongodb", 27017, "TCP") in allowed_set(objs) - ALLOWED["dev"]
 
     objs = [o for o in copy.deepcopy(rendered("dev")) if o["metadata"]["name"] != "nta-default-deny"]
     objs = [o for o in objs if o["kind"] != "NetworkPolicy" or o["metadata"]["name"] != "nta-dask-worker"]
-    assert ("stranger", "nta-dask-worker", RANDOM_PORT, "TCP") in allowed_set(objs) - ALLOWED
+    assert ("stranger", "nta-dask-worker", RANDOM_PORT, "TCP") in allowed_set(objs) - ALLOWED["dev"]
 
 
 def test_evaluator_semantics() -> None:
