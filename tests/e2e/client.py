@@ -120,6 +120,15 @@ class StackClient:
         resp.raise_for_status()
         return resp.json()
 
+    def wait_running(self, job_id: str, timeout: float = 60) -> dict[str, Any]:
+        """Until the job is processing and has made some progress (a fault injected now hits it mid-run)."""
+        deadline = time.monotonic() + timeout
+        while (status := self.status(job_id))["status"] != "processing" or status["progress"] < 0.01:
+            assert status["status"] in ("queued", "processing"), status
+            assert time.monotonic() < deadline, f"the job never started within {timeout:g} s: {status}"
+            time.sleep(0.05)
+        return status
+
     def wait(self, job_id: str, timeout: float = 180, interval: float = 0.1) -> tuple[dict[str, Any], list[float]]:
         """Poll until the job finishes; returns the last status and every progress value seen."""
         seen: list[float] = []

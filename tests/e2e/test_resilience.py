@@ -34,11 +34,7 @@ def _dask_worker_processes(stack) -> list[psutil.Process]:
 def _kill_workers_mid_job(stack, client: StackClient) -> tuple[str, float] | None:
     """Submit a big job, SIGKILL the workers while it runs; (job id, kill time) or None if it finished first."""
     job_id = client.submit({"pos": enlarged_pos(12)}, {"project_name": "killed", "search_dsstox": "no"})
-    deadline = time.monotonic() + 60
-    while (status := client.status(job_id))["status"] != "processing" or status["progress"] < 0.01:
-        assert status["status"] in ("queued", "processing"), status
-        assert time.monotonic() < deadline, "the job never started"
-        time.sleep(0.05)
+    client.wait_running(job_id)
     victims = _dask_worker_processes(stack)
     assert victims, "found no Dask worker process to kill"
     for proc in victims:
