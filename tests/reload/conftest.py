@@ -46,6 +46,18 @@ class LocalStack:
         return masters
 
 
+    def dask_worker_pid(self) -> int:
+        """The pid of this stack's Dask worker process (`dask worker ... --preload nta_devserver.dask`)."""
+        for proc in psutil.Process(self.background.process.pid).children(recursive=True):
+            try:
+                cmd = proc.cmdline()
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            if "worker" in cmd and "nta_devserver.dask" in cmd and not any("watchmedo" in c for c in cmd):
+                return proc.pid
+        raise AssertionError("no Dask worker process in this stack")
+
+
 def scratch_stack(tmp: Path, **options: object) -> Iterator[LocalStack]:
     """The local stack running a scratch copy of the code (the tests edit it, never the checkout), in tmp / "src"."""
     root = tmp / "src"

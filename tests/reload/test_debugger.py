@@ -82,11 +82,17 @@ def test_a_worker_breakpoint_hits_before_and_after_a_reload(debug_stack: LocalSt
     client = Client(f"tcp://127.0.0.1:{debug_stack.cfg.port('scheduler')}", timeout=10, set_as_default=False)
     expr = "__import__('nta_pipeline._debug_probe', fromlist=['answer']).answer(21)"
     try:
-        # Every task goes to the process under the debugger: the stack's one worker (a second, or a restarted
-        # one, would run tasks the breakpoint can never stop).
+        # Every task goes to the process under the debugger (by its pid, as debugpy reports it): another worker
+        # on this scheduler would run tasks the breakpoint can never stop.
         debugged = debugger.sessions[0].event("process")["systemProcessId"]
-        assert list(client.run(os.getpid).values()) == [debugged], client.run(os.getpid)
-        result = client.submit(eval, expr, pure=False)
+        pids = client.run(os.getpid)
+        assert debugged in pids.values(), pids
+        worker = [address for address, pid in pids.items() if pid == debugged]
+
+        def submit() -> Any:
+            return client.submit(eval, expr, pure=False, workers=worker, allow_other_workers=False)
+
+        result = submit()
         variables, _ = stop_and_continue(debugger, "answer", PROBE_LINE, result)
         assert (variables["x"], variables["doubled"]) == ("21", "42")
         assert result.result(timeout=BOUND_S) == "v1:42"
@@ -94,7 +100,7 @@ def test_a_worker_breakpoint_hits_before_and_after_a_reload(debug_stack: LocalSt
         probe.write_text(PROBE_CODE.format(version="v2"))  # reloaded in place: the same process, the same session
         deadline_result = None
         for _ in range(50):  # the reloader forgets the module within moments of the save; until then v1 answers
-            result = client.submit(eval, expr, pure=False)
+            result = submit()
             _, code_consts = stop_and_continue(debugger, "answer", PROBE_LINE, result)
             deadline_result = result.result(timeout=BOUND_S)
             if "v2" in code_consts:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -78,8 +79,15 @@ def test_a_worker_breakpoint_stops_in_pycharm_across_its_in_place_reload(pycharm
     client = Client(f"tcp://127.0.0.1:{pycharm_stack.stack.cfg.port('scheduler')}", timeout=10, set_as_default=False)
     expr = "__import__('nta_pipeline._debug_probe', fromlist=['answer']).answer(21)"
     try:
-        assert len(client.run(os.getpid)) == 1  # every task goes to the one connected worker
-        result = client.submit(eval, expr, pure=False)
+        # Every task goes to this stack's worker, the process that dialled PyCharm (not another on the scheduler).
+        pid = pycharm_stack.stack.dask_worker_pid()
+        worker = [address for address, p in client.run(os.getpid).items() if p == pid]
+        assert worker, f"the stack's worker (pid {pid}) is not on the scheduler"
+
+        def submit() -> Any:
+            return client.submit(eval, expr, pure=False, workers=worker, allow_other_workers=False)
+
+        result = submit()
         stop = ide.stopped(BOUND_S, unless=result)
         assert (stop.frames[0]["name"], int(stop.frames[0]["line"])) == ("answer", PROBE_LINE), stop.frames[0]
         assert stop.connection.variables(stop.thread_id, stop.frames[0]["id"]) == {"x": "21", "doubled": "42"}
@@ -89,7 +97,7 @@ def test_a_worker_breakpoint_stops_in_pycharm_across_its_in_place_reload(pycharm
         probe.write_text(PROBE_CODE.format(version="v2"))  # reloaded in place: the same process and connection
         answers = []
         for _ in range(50):  # the reloader forgets the module within moments of the save; until then v1 answers
-            result = client.submit(eval, expr, pure=False)
+            result = submit()
             stop = ide.stopped(BOUND_S, unless=result)
             stop.connection.resume(stop.thread_id)
             answers.append(result.result(timeout=BOUND_S))
