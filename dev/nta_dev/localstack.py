@@ -160,8 +160,11 @@ def _restarted_on_dependency_change(cfg: StackConfig, command: str, *services: s
     *.dist-info folder comes or goes). A master that preloaded libraries must never fork from stale ones."""
     folders = [cfg.source_root / "services" / s for s in services] + [Path(sysconfig.get_paths()["purelib"])]
     watched = " ".join(f"--directory {shlex.quote(str(folder))}" for folder in folders)
+    # --kill-after below honcho's KILL_WAIT (5 s): watchmedo must kill a slow child (a Dask worker under debugpy
+    # hangs in its close) before honcho kills watchmedo, or the child outlives it and holds honcho's output pipe
+    # open, and stopping the stack waits out BackgroundStack's 30 s (measured).
     return (f"{_venv_bin('watchmedo')} auto-restart {watched} --patterns '**/pyproject.toml;**/*.dist-info' "
-            f"--signal SIGTERM --kill-after 5 -- {command}")
+            f"--signal SIGTERM --kill-after 3 -- {command}")
 
 
 def processes(cfg: StackConfig) -> dict[str, str]:
