@@ -23,6 +23,9 @@ import pandas as pd
 from nta_pipeline import Inputs, Parameters, run_workflow
 from nta_pipeline.outputs import write_outputs
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.fixtures: the synthetic tables
+from tests.fixtures.synthetic import synthetic_frame, synthetic_table  # noqa: E402,F401  (bench_outputs imports it)
+
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "ms1"
 # Before the plots were sped up, holdout data on the 2-core reference machine: plots 2.0 s of the 2.3 s workflow,
 # CLI 4.0 s.
@@ -31,25 +34,6 @@ CLI_TARGET = 1.5  # the goal: `nta-ms1 run` on the holdout-size data within 1.5 
 SHIPPED = Inputs(pos=DATA / "pooled_blood_pos_MPP.csv", neg=DATA / "pooled_blood_neg_MPP.csv",
                  tracers=DATA / "pooled_blood_tracers.csv", run_sequence_pos=DATA / "pooled_blood_run_sequence_pos.csv",
                  run_sequence_neg=DATA / "pooled_blood_run_sequence_neg.csv")  # fmt: skip
-
-
-def synthetic_frame(n_features: int, n_injections: int, seed: int = 1) -> pd.DataFrame:
-    """MZmine-like table: a blank triplicate plus sample triplicates, ~15 % non-detects."""
-    rng = np.random.default_rng(seed)
-    n_groups = max(2, n_injections // 3)
-    columns = [f"MB{i}" for i in range(1, 4)] + [f"S{g:02d}_{r}" for g in range(1, n_groups) for r in range(1, 4)]
-    values = rng.lognormal(12, 2, size=(n_features, len(columns)))
-    values[rng.random(values.shape) < 0.15] = np.nan
-    df = pd.DataFrame(values, columns=columns)
-    df.insert(0, "MZmine_ID", np.arange(n_features))
-    df["Mass"] = rng.uniform(100, 1000, n_features).round(5)
-    df["Retention Time"] = rng.uniform(0.5, 20, n_features).round(3)
-    df["m/z"] = df["Mass"] + 1.0073
-    return df
-
-
-def synthetic_table(n_features: int, n_injections: int, seed: int = 1) -> bytes:
-    return synthetic_frame(n_features, n_injections, seed).to_csv(index=False).encode()
 
 
 def holdout_like(folder: Path, n_features: int = 5937, n_injections: int = 57, n_tracers: int = 27) -> Inputs:

@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 
 from nta_pipeline import Inputs, Parameters, run_workflow
 from nta_pipeline.outputs import MAX_WIDTH, csv_bytes, neutralise, output_files, project_slug, workbook_bytes
+from tests.fixtures.synthetic import synthetic_table
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EXCEL_MAX_CHARS = 32767
@@ -154,22 +155,10 @@ def test_empty_frames_still_make_a_valid_workbook() -> None:
     assert_sheet_matches(wb["Unnamed column"], sheets["Unnamed column"])
 
 
-def synthetic_export(n_features: int = 120, seed: int = 3) -> bytes:
-    """Small MZmine-like table: blank triplicate + two sample triplicates, some non-detects."""
-    rng = np.random.default_rng(seed)
-    columns = ["MB1", "MB2", "MB3", "S01_1", "S01_2", "S01_3", "S02_1", "S02_2", "S02_3"]
-    values = rng.lognormal(12, 2, size=(n_features, len(columns)))
-    values[rng.random(values.shape) < 0.15] = np.nan
-    df = pd.DataFrame(values, columns=columns)
-    df.insert(0, "MZmine_ID", np.arange(n_features))
-    df["Mass"] = rng.uniform(100, 1000, n_features).round(5)
-    df["Retention Time"] = rng.uniform(0.5, 20, n_features).round(3)
-    return df.to_csv(index=False).encode()
-
-
 @pytest.fixture(scope="module")
 def results():
-    inputs = Inputs(pos=synthetic_export(), names={"pos": "synthetic.csv"})
+    # Small: blank triplicate + two sample triplicates, some non-detects
+    inputs = Inputs(pos=synthetic_table(120, 9, seed=3, mz=False), names={"pos": "synthetic.csv"})
     return run_workflow(inputs, Parameters(search_dsstox="no", project_name="My project"))
 
 
