@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 
 DATA = Path(__file__).parent / "data" / "ms1"
+# Fixtures more than one layer uses: the Docker engine and the offline base image (images, reload).
+pytest_plugins = ("tests.fixtures.docker",)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -17,14 +17,13 @@ from nta_dev.containers import ContainerStack, start_container_stack
 from nta_dev.images import IMAGES, MONGO_STANDIN, REPO, build
 from nta_dev.livesync import LiveSyncError, NeedsRebuild, container_deliver, exec_in, live_update, tilt_rules
 from nta_dev.reload import EDITS, dask_probe, http_probe, measure
-from tests.images.conftest import base_image, docker_client  # noqa: F401  (the images layer's engine fixtures)
 
 BOUND_S = 30.0
 pytestmark = pytest.mark.filterwarnings("ignore:Mismatched versions found")  # host vs image Python patch level
 
 
 @pytest.fixture(scope="module")
-def stack(docker_client, base_image: str) -> Iterator[ContainerStack]:  # noqa: F811
+def stack(docker_client, base_image: str) -> Iterator[ContainerStack]:
     for spec in [*IMAGES.values(), MONGO_STANDIN]:
         build(spec, "dev" if "dev" in spec.targets else None, base_image=base_image, client=docker_client)
     running = start_container_stack("dev", seed=False)
