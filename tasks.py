@@ -199,7 +199,7 @@ def up(c: Context, local: bool = False, port_offset: int = 0, debug: list[str] |
                                "default; `python -m nta_dev.cluster releases` lists them)"})  # fmt: skip
 def cluster_local(c: Context, down: bool = False, merge_kubeconfig: bool = False, restart_docker: bool = False,
                   version: str = "") -> None:  # fmt: skip
-    """Start (or --down) a real single-node Kubernetes on local Docker.
+    """Start (or --down) a real single-node Kubernetes here.
 
     Builds the release once from source (cached in ~/.cache/nta-dev/kubernetes/<version>), then etcd, the control
     plane, the runtime (cri-dockerd; dockershim on 1.20), a kubelet and kube-proxy; writes a kubeconfig with the
