@@ -163,3 +163,15 @@ def test_manifest_without_the_dashboard_is_refused(kubectl_on: Callable[[str], K
     with pytest.raises(ToolkitError, match="recommended.yaml"):
         install_dashboard(kubectl_on(LOCAL), other)
     assert fake_kubectl.cluster_calls() == []
+
+
+def test_the_toolkits_own_cluster_is_refused_with_the_reason(
+    kubectl_on: Callable[[str], Kubectl], fake_kubectl: FakeKubectl, kubeconfig: Path
+) -> None:
+    """nta-local pulls no image and neither UI's source is served here: say so before anything is applied."""
+    kubeconfig.write_text(kubeconfig.read_text().replace(
+        "contexts:\n", "contexts:\n- name: nta-local\n  context: {cluster: local, user: me}\n", 1))
+    for headlamp in (False, True):
+        with pytest.raises(ToolkitError, match="Go module proxy refuses.*--manifest FILE"):
+            install_dashboard(kubectl_on("nta-local"), headlamp=headlamp)
+    assert fake_kubectl.cluster_calls() == []
