@@ -202,7 +202,7 @@ def cluster_local(c: Context, down: bool = False, merge_kubeconfig: bool = False
     """Start (or --down) a real single-node Kubernetes here.
 
     Builds the release once from source (cached in ~/.cache/nta-dev/kubernetes/<version>), then etcd, the control
-    plane, the runtime (cri-dockerd; dockershim on 1.20), a kubelet and kube-proxy; writes a kubeconfig with the
+    plane, cri-dockerd in front of the Docker engine, a kubelet and kube-proxy; writes a kubeconfig with the
     local context nta-local. Needs root.
     """
     from nta_dev import cluster

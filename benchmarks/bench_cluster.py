@@ -1,12 +1,18 @@
-"""Local Kubernetes 1.20 cluster benchmark: binary build (cold / cached), start -> node Ready, apply -> all Ready,
-the e2e suite through the NodePort, real `tilt ci` (build, push to the cluster's registry, deploy, healthy).
+"""Local Kubernetes cluster benchmark: binary build (cold / cached), start -> node Ready, apply -> all Ready,
+the e2e suite through the NodePort, the worker HPA up and down, real `tilt ci` (build, push to the cluster's
+registry, deploy, healthy).
 
 Numbers only: this never passes or fails. Needs root and a Docker engine. Run:
-`python benchmarks/bench_cluster.py [--cold] [--apply] [--tilt] [--keep]`.
-- `--cold` also builds the binaries from scratch into a temporary cache (about 7 minutes on 2 cores);
+`python benchmarks/bench_cluster.py [--version V] [--cold] [--apply] [--hpa] [--tilt] [--keep]`.
+- `--version` picks the release (default: NTA_K8S_VERSION, else the toolkit's default);
+- `--cold` also builds the binaries from scratch into a temporary binary cache, with an empty Go build cache and
+  module cache (everything downloaded and compiled, as on a fresh CI machine);
 - `--apply` runs `./inv apply --overlay cluster-local` (images nta-*:dev and nta-mongo-standin:dev must exist)
   and times until every pod is Ready and http://localhost:31000/nta/healthz answers through the NodePort; then
   `./inv seed` and times `./inv test-e2e --url http://localhost:31000`;
+- `--hpa` (with `--apply`) installs metrics-server (`./inv metrics-server`), then keeps two jobs queued on the
+  worker until the HPA has its maximum of workers Ready, and times that and the way back to the minimum after the
+  last job (the local cluster's HPA forgets a scale-down recommendation after 60 s);
 - `--tilt` times `tilt ci` from an empty namespace (live-update numbers: `bench_reload.py --level tilt`);
 - a cluster already running is stopped first and, unless `--keep`, stopped again at the end.
 Times are wall-clock seconds.
@@ -19,6 +25,7 @@ import json
 import logging
 import os
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -26,8 +33,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from nta_dev.cluster import CONTEXT, build_binaries, down, running_pids, up
+from nta_dev.cluster import CONTEXT, build_binaries, down, release, running_pids, up
 from nta_dev.cluster.tasks import run_task
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.e2e: the stack's HTTP client and data
 
 T = TypeVar("T")
 NODE_PORT_URL = "http://127.0.0.1:31000/nta/healthz"
@@ -43,15 +52,17 @@ def timed(label: str, rows: list[tuple[str, float]], func: Callable[..., T], *ar
 
 def cold_build() -> None:
     with tempfile.TemporaryDirectory(prefix="nta-k8s-cold-") as cache:
-        previous = os.environ.get("NTA_K8S_CACHE")
-        os.environ["NTA_K8S_CACHE"] = cache
+        saved = {k: os.environ.get(k) for k in ("NTA_K8S_CACHE", "GOCACHE", "GOMODCACHE")}
+        os.environ.update(NTA_K8S_CACHE=f"{cache}/bin", GOCACHE=f"{cache}/go-build", GOMODCACHE=f"{cache}/mod")
         try:
             build_binaries()
         finally:
-            if previous is None:
-                os.environ.pop("NTA_K8S_CACHE")
-            else:
-                os.environ["NTA_K8S_CACHE"] = previous
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            subprocess.run(["chmod", "-R", "u+w", cache])  # the module cache is read-only
 
 
 def kubectl(kubeconfig: Path, *args: str, timeout: float = 600) -> str:
@@ -91,14 +102,53 @@ def apply_until_ready(kubeconfig: Path) -> None:
     raise SystemExit(f"{NODE_PORT_URL} did not answer within 600 s")
 
 
+def worker_replicas(kubeconfig: Path) -> tuple[int, int]:
+    spec = json.loads(kubectl(kubeconfig, "-n", "nta", "get", "deployment/nta-dask-worker", "-o", "json"))
+    return spec["spec"]["replicas"], spec["status"].get("readyReplicas", 0)
+
+
+def hpa_cycle(kubeconfig: Path, rows: list[tuple[str, float]]) -> None:
+    """Scale-up under real jobs to the HPA's maximum (Ready workers), then back to its minimum after the last job."""
+    from tests.e2e.client import StackClient
+    from tests.e2e.data import enlarged_pos
+
+    hpa = json.loads(kubectl(kubeconfig, "-n", "nta", "get", "hpa.v2.autoscaling", "nta-dask-worker", "-o", "json"))
+    low, high = hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]
+    while worker_replicas(kubeconfig) != (low, low):
+        time.sleep(2)
+    client = StackClient("http://127.0.0.1:31000")
+    jobs: list[str] = []
+    started = time.monotonic()
+    while worker_replicas(kubeconfig)[1] < high:
+        if sum(client.status(j)["status"] in ("queued", "processing") for j in jobs) < 2:
+            jobs.append(client.submit({"pos": enlarged_pos(12)}, {"project_name": "bench hpa", "search_dsstox": "no"}))
+        time.sleep(1)
+        if time.monotonic() - started > 900:
+            raise SystemExit(f"no scale-up to {high} within 900 s")
+    rows.append((f"HPA scale-up {low} -> {high} Ready", time.monotonic() - started))
+    print(f"{rows[-1][0]:<34} {rows[-1][1]:8.1f} s  ({len(jobs)} jobs)", flush=True)
+    for job in jobs:
+        client.wait(job, timeout=900, interval=1)
+    idle = time.monotonic()
+    while worker_replicas(kubeconfig)[0] > low:
+        time.sleep(1)
+    rows.append((f"HPA scale-down {high} -> {low}", time.monotonic() - idle))
+    print(f"{rows[-1][0]:<34} {rows[-1][1]:8.1f} s  (after the last job)", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cold", action="store_true", help="also time a build from scratch (~7 min)")
+    parser.add_argument("--version", help="Kubernetes release (default: NTA_K8S_VERSION, else the default)")
+    parser.add_argument("--cold", action="store_true", help="also time a build from scratch")
+    parser.add_argument("--hpa", action="store_true", help="with --apply: metrics-server, then HPA up and down")
     parser.add_argument("--apply", action="store_true", help="also deploy the stack and wait for all Ready")
     parser.add_argument("--tilt", action="store_true", help="also time `tilt ci` from an empty namespace")
     parser.add_argument("--keep", action="store_true", help="leave the cluster running at the end")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.version:
+        os.environ["NTA_K8S_VERSION"] = args.version
+    print(f"Kubernetes {release().version}", flush=True)
     rows: list[tuple[str, float]] = []
     if args.cold:
         timed("binary build (cold)", rows, cold_build)
@@ -114,6 +164,10 @@ def main() -> None:
         out = timed("e2e suite (./inv test-e2e --url)", rows, task, cluster.kubeconfig, "test-e2e", "--url",
                     "http://localhost:31000")  # fmt: skip
         print(f"  {out.strip().splitlines()[-1]}")
+        if args.hpa:
+            timed("./inv metrics-server -> top nodes", rows, task, cluster.kubeconfig, "metrics-server", "--timeout",
+                  "300")
+            hpa_cycle(cluster.kubeconfig, rows)
         if args.keep:
             print("stack left deployed: `./inv down --overlay cluster-local --purge` removes it")
         else:

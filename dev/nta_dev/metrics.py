@@ -1,7 +1,9 @@
 """metrics-server (`./inv metrics-server`): what the Dask worker HPA and `kubectl top` need.
 
 Local clusters' kubelets serve self-signed certificates, so ``--kubelet-insecure-tls`` is added there and only
-there; minikube ships metrics-server as an addon, which is used instead of the manifest.
+there; minikube ships metrics-server as an addon, which is used instead of the manifest. On the toolkit's own
+cluster (context ``nta-local``), which reaches no registry or download site, the image is built here from
+metrics-server's Go module and the manifest comes from the same module (``nta_dev.cluster.metrics_server``).
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ import shlex
 import time
 from pathlib import Path
 
+from .cluster.pki import CONTEXT as CLUSTER_CONTEXT
 from .errors import ToolkitError
 from .kube import Kubectl
 from .tools import require
-from .yamldocs import add_container_arg, dump, load
+from .yamldocs import add_container_arg, dump, load, parse
 
 METRICS_SERVER_URL = "https://github.com/kubernetes-sigs/metrics-server/releases/download/v0.7.2/components.yaml"
 INSECURE_TLS = "--kubelet-insecure-tls"
@@ -30,7 +33,15 @@ def install_metrics_server(kubectl: Kubectl, manifest: str | Path | None = None,
         kubectl.c.run(shlex.join([minikube, "addons", "enable", "metrics-server", "-p", ctx.name]),
                       in_stream=False, pty=False)  # fmt: skip
     else:
-        docs = load(manifest or METRICS_SERVER_URL)
+        if manifest is None and ctx.name == CLUSTER_CONTEXT:
+            from .cluster import metrics_server as built
+
+            image = built.ensure_image()
+            docs = parse(built.render_manifest(), "metrics-server's module manifests")
+            built.set_local_image(docs, image)
+            print(f"nta: {ctx.name} is the toolkit's cluster: metrics-server {image} built from its Go module")
+        else:
+            docs = load(manifest or METRICS_SERVER_URL)
         if ctx.local:
             if not add_container_arg(docs, "Deployment", "metrics-server", "metrics-server", INSECURE_TLS):
                 raise ToolkitError(f"{manifest or METRICS_SERVER_URL} has no Deployment metrics-server with a "

@@ -59,8 +59,7 @@ def cluster() -> Iterator[Cluster]:
     with open(state / "tests.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one starter, even with several pytest processes
         wanted = release().version
-        # A cluster started before versions were recorded has none: the default release.
-        reuse = set(running_pids()) == set(components(wanted)) and running_version() in (wanted, None)
+        reuse = set(running_pids()) == set(components(wanted)) and running_version() == wanted
         started = up() if not reuse else Cluster(state / "kubeconfig", version=wanted)
     yield started
     if not reuse:

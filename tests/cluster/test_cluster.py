@@ -4,6 +4,7 @@ Services by name (DNS) and by NodePort (kube-proxy), and writable volumes from t
 from __future__ import annotations
 
 import json
+import os
 import ssl
 import time
 import urllib.error
@@ -11,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from nta_dev.cluster import Cluster
+from nta_dev.cluster import K8S_VERSION, Cluster
 
 from .conftest import BASE_IMAGE, Kubectl, apply_json
 
@@ -29,14 +30,19 @@ def pod(name: str, command: str, labels: dict[str, str] | None = None, **spec: o
                 **spec.pop("container", {})}], **spec}}
 
 
-def test_node_is_ready_and_runs_kubernetes_1_20(kubectl: Kubectl) -> None:
+def test_node_is_ready_and_runs_the_selected_release(kubectl: Kubectl) -> None:
+    wanted = os.environ.get("NTA_K8S_VERSION", "").lstrip("v") or K8S_VERSION
     nodes = json.loads(kubectl("get", "nodes", "-o", "json").stdout)["items"]
     assert len(nodes) == 1
     ready = {c["type"]: c["status"] for c in nodes[0]["status"]["conditions"]}["Ready"]
     assert ready == "True"
-    assert nodes[0]["status"]["nodeInfo"]["kubeletVersion"].startswith("v1.20.")
+    info = nodes[0]["status"]["nodeInfo"]
+    assert info["kubeletVersion"] == f"v{wanted}"
     server = json.loads(kubectl("version", "-o", "json", check=False).stdout)["serverVersion"]
-    assert (server["major"], server["minor"]) == ("1", "20")
+    assert server["gitVersion"] == f"v{wanted}"
+    assert (server["major"], server["minor"]) == tuple(wanted.split(".")[:2])
+    # The runtime behind the kubelet: the local Docker engine, through cri-dockerd.
+    assert info["containerRuntimeVersion"].startswith("docker://"), info
 
 
 @pytest.mark.usefixtures("base_image")

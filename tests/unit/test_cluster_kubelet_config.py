@@ -29,6 +29,11 @@ def test_runs_on_cgroup_v1_with_cgroupfs_through_cri_dockerd(tmp_path: Path) -> 
     assert config["staticPodPath"] == str(tmp_path / "manifests")
 
 
+def test_exec_through_cri_dockerd_keeps_the_http_streaming_path(tmp_path: Path) -> None:
+    # cri-dockerd's streaming URL has no scheme; the websocket path of kubelets >= 1.36 takes it for HTTPS.
+    assert kubelet_config(settings(tmp_path))["featureGates"] == {"ExtendWebSocketsToKubelet": False}
+
+
 def test_no_anonymous_access_and_webhook_auth(tmp_path: Path) -> None:
     config = kubelet_config(settings(tmp_path))
     assert config["authentication"]["anonymous"]["enabled"] is False

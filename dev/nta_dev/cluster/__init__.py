@@ -1,7 +1,7 @@
 """A real single-node Kubernetes on the local Docker engine, built from source once and cached by version.
 
-The release (``releases``): 1.37.2 from Go modules with cri-dockerd, or the end-of-life 1.20.2 from Debian's source
-package with dockershim; ``NTA_K8S_VERSION`` or ``--version`` chooses. Entry points for the invoke task
+The release (``releases``): 1.37.2 from Go modules, cri-dockerd in front of the Docker engine; ``NTA_K8S_VERSION``
+or ``--version`` chooses among the releases listed there. Entry points for the invoke task
 (`invoke cluster-local [--down] [--version V]`) and the tests: ``up()`` / ``down()`` (runtime),
 ``build_binaries()`` / ``build_pause_image()`` (build), ``ensure_dockerd()``.
 """

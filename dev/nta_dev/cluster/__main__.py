@@ -1,6 +1,9 @@
 """``python -m nta_dev.cluster up|down|build|status|dockerd|releases [--version V]``: the local cluster without
 invoke.
 
+``build [--metrics-server]`` fills the binary cache ahead of ``up`` (and the metrics-server binary of
+``./inv metrics-server``); CI runs it in the background while the other test layers run.
+
 ``dockerd`` starts the Docker engine (with the runc wrapper where the kernel needs it) if it is not running:
 CI calls it before anything else uses Docker.
 """
@@ -25,6 +28,7 @@ def main(argv: list[str] | None = None) -> None:
                         "~/.kube/config")
     parser.add_argument("--restart-docker", action="store_true", help="allow restarting dockerd with the runc "
                         "wrapper (stops running containers)")
+    parser.add_argument("--metrics-server", action="store_true", help="build: also metrics-server's binary")
     parser.add_argument("--version", help="Kubernetes release (default: NTA_K8S_VERSION, else the default)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -43,6 +47,10 @@ def main(argv: list[str] | None = None) -> None:
     elif args.action == "build":
         build_binaries(args.version)
         build_pause_image(args.version)
+        if args.metrics_server:
+            from .metrics_server import ensure_binary
+
+            ensure_binary()
     else:
         pids = running_pids()
         print("\n".join(f"{name}: pid {pid}" for name, pid in pids.items()) or "not running")

@@ -1,9 +1,9 @@
 """The binaries and the pause image of the local cluster's release, built once and cached by version.
 
-Two ways, by release (``releases``): 1.20.2 from Debian's source package (``build_debian``), the supported release
-from the Go module proxy through checked-in wrapper modules (``gobuild``, ``gomod``): the five Kubernetes binaries,
-etcd and cri-dockerd. Either way they land in ``~/.cache/nta-dev/kubernetes/<version>/bin``, outside the clone, so
-only the first start on a machine pays the build (a partial cache is completed, never trusted).
+From the Go module proxy through checked-in wrapper modules (``gobuild``, ``gomod``): the five Kubernetes
+binaries, etcd and cri-dockerd of the release (``releases``). They land in
+``~/.cache/nta-dev/kubernetes/<version>/bin``, outside the clone, so only the first start on a machine pays the
+build (a partial cache is completed, never trusted).
 
 ``python -m nta_dev.cluster.build [--version V]`` builds and prints the seconds each part took.
 """
@@ -21,14 +21,12 @@ from pathlib import Path
 from ..errors import ToolkitError
 from .paths import bin_dir, cache_root
 from .prereq import install_packages, run
-from .releases import K8S_BINARIES, Release, release
+from .releases import Release, release
 
 log = logging.getLogger(__name__)
 
 
 def binary_names(rel: Release) -> tuple[str, ...]:
-    if rel.source == "debian":
-        return K8S_BINARIES  # etcd is Debian's etcd-server package
     return tuple(name for tool in rel.tools for name in tool.packages)
 
 
@@ -66,18 +64,14 @@ def build_binaries(version: str | None = None, force: bool = False) -> dict[str,
     if not force and (cached := cached_binaries(rel.version)):
         log.info("kubernetes %s binaries cached in %s", rel.version, bin_dir(rel.version))
         return cached
+    from .gobuild import build_lock, build_tool
+
     started = time.monotonic()
-    if rel.source == "debian":
-        from .build_debian import build_debian
-
-        build_debian(rel.version, pause_source(rel.version))
-    else:
-        from .gobuild import build_tool
-
+    with build_lock(f"kubernetes-{rel.version}"):
         for tool in rel.tools:
             names = tuple(tool.packages)
             if not force and all(os.access(bin_dir(rel.version) / n, os.X_OK) for n in names):
-                continue
+                continue  # a partial cache (or another process built it meanwhile): only what is missing is built
             t = time.monotonic()
             build_tool(tool, bin_dir(rel.version))
             log.info("%s %s: %.0f s", tool.module, tool.version, time.monotonic() - t)
@@ -98,21 +92,22 @@ def pause_image_present(image: str, docker: str = "docker") -> bool:
 
 def build_pause_image(version: str | None = None, docker: str = "docker", force: bool = False) -> str:
     """Tag the release's pause image in the local engine (the pod sandbox image; it cannot be pulled here)."""
+    from .gobuild import build_lock
+
     rel = release(version)
-    if not force and pause_image_present(rel.pause_image, docker):
-        return rel.pause_image
-    install_packages({"gcc": "gcc"})
-    source = pause_source(rel.version)
-    if not source.exists() and rel.source == "debian":
-        build_binaries(rel.version, force=True)  # an old cache without pause.c: the tree has it
-    elif not source.exists():
-        _gomod_pause_source(rel)  # from the module cache (downloaded again if pruned)
-    tag = rel.pause_image.rsplit(":", 1)[-1]
-    with tempfile.TemporaryDirectory(prefix="nta-pause-") as ctx:
-        run(["gcc", "-Os", "-Wall", "-Werror", "-static", f"-DVERSION=v{tag}-nta", "-o", f"{ctx}/pause",
-             str(source)])
-        Path(ctx, "Dockerfile").write_text(PAUSE_DOCKERFILE)
-        run([docker, "build", "-q", "-t", rel.pause_image, ctx])
+    with build_lock(f"kubernetes-{rel.version}"):  # the same lock as the binaries: one apt-get, one docker build
+        if not force and pause_image_present(rel.pause_image, docker):
+            return rel.pause_image
+        install_packages({"gcc": "gcc"})
+        source = pause_source(rel.version)
+        if not source.exists():
+            _gomod_pause_source(rel)  # from the module cache (downloaded again if pruned)
+        tag = rel.pause_image.rsplit(":", 1)[-1]
+        with tempfile.TemporaryDirectory(prefix="nta-pause-") as ctx:
+            run(["gcc", "-Os", "-Wall", "-Werror", "-static", f"-DVERSION=v{tag}-nta", "-o", f"{ctx}/pause",
+                 str(source)])
+            Path(ctx, "Dockerfile").write_text(PAUSE_DOCKERFILE)
+            run([docker, "build", "-q", "-t", rel.pause_image, ctx])
     return rel.pause_image
 
 

@@ -1,21 +1,16 @@
-"""The command line of every cluster component, by release; pure (tests/unit/test_cluster_commands.py).
+"""The command line of every cluster component; pure (tests/unit/test_cluster_commands.py).
 
 The flags are the ones measured to work on the build machines (docs/architecture.md#a-local-kubernetes-cluster).
-What differs between the releases:
-
-- 1.20 (dockershim): the kubelet drives Docker itself and takes its settings as flags; the insecure ports are
-  switched off with ``--insecure-port=0`` / ``--port=0``.
-- 1.24 and later: those flags are gone (the insecure ports with them); the kubelet reads a KubeletConfiguration
-  file (``kubelet_config``) and talks CRI to cri-dockerd; etcd is the one built for the release. The apiserver
-  also gets the aggregation layer (front-proxy certificates), which metrics-server's ``metrics.k8s.io`` needs, and
-  routes aggregated requests straight to the endpoint (no dependency on kube-proxy for the apiserver itself).
-  The HPA forgets a scale-down recommendation after 60 s instead of 5 minutes: a dev cluster shows the whole
-  up-and-down cycle while someone watches (``--horizontal-pod-autoscaler-downscale-stabilization``).
+The kubelet reads a KubeletConfiguration file (``kubelet_config``) and talks CRI to cri-dockerd; etcd is the one
+built for the release. The apiserver gets the aggregation layer (front-proxy certificates), which
+metrics-server's ``metrics.k8s.io`` needs, and routes aggregated requests straight to the endpoint (no dependency
+on kube-proxy for the apiserver itself). The HPA forgets a scale-down recommendation after 60 s instead of 5
+minutes: a dev cluster shows the whole up-and-down cycle while someone watches
+(``--horizontal-pod-autoscaler-downscale-stabilization``).
 """
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,17 +41,12 @@ class Layout:
     python: str = "python3"
 
     @property
-    def modern(self) -> bool:
-        return self.release.runtime != "dockershim"
-
-    @property
     def kubelet_config_file(self) -> Path:
         return self.state / "kubelet-config.json"
 
 
 def etcd(lay: Layout) -> list[str]:
-    binary = str(lay.binaries["etcd"]) if "etcd" in lay.binaries else (shutil.which("etcd") or "etcd")
-    return [binary, "--name", "nta-local", "--data-dir", str(lay.state / "etcd"),
+    return [str(lay.binaries["etcd"]), "--name", "nta-local", "--data-dir", str(lay.state / "etcd"),
             "--listen-client-urls", "http://127.0.0.1:2379", "--advertise-client-urls", "http://127.0.0.1:2379",
             "--listen-peer-urls", "http://127.0.0.1:2380", "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
             "--initial-cluster", "nta-local=http://127.0.0.1:2380", "--log-level", "warn"]
@@ -74,9 +64,12 @@ def apiserver(lay: Layout) -> list[str]:
             f"--kubelet-client-key={pki.kubelet_client_key}",
             "--authorization-mode=RBAC", f"--service-cluster-ip-range={SERVICE_CIDR}",
             "--service-node-port-range=30000-32767", "--allow-privileged=true", "--v=1"]
-    if not lay.modern:
-        return [*argv[:4], "--insecure-port=0", *argv[4:]]
-    return [*argv,
+    # Pods reach the apiserver through the `kubernetes` Service (metrics-server reads its request-header CA there),
+    # whose endpoint is the advertised address: the docker0 gateway, where pods on the bridge reach the host. So it
+    # listens on every address, like the kubelet; anonymous requests are refused (every client has the token or a
+    # CA-signed certificate), so the open port grants nothing.
+    argv[argv.index("--bind-address=127.0.0.1")] = "--bind-address=0.0.0.0"
+    return [*argv, f"--advertise-address={lay.gateway}", "--anonymous-auth=false",
             f"--requestheader-client-ca-file={pki.front_proxy_ca_crt}",
             "--requestheader-allowed-names=front-proxy-client", "--requestheader-username-headers=X-Remote-User",
             "--requestheader-group-headers=X-Remote-Group", "--requestheader-extra-headers-prefix=X-Remote-Extra-",
@@ -89,15 +82,12 @@ def controller_manager(lay: Layout) -> list[str]:
             "--controllers=*,-nodeipam", "--leader-elect=false",
             f"--service-account-private-key-file={lay.pki.sa_key}", f"--root-ca-file={lay.pki.ca_crt}",
             f"--service-cluster-ip-range={SERVICE_CIDR}", "--bind-address=127.0.0.1"]
-    if not lay.modern:
-        return [*argv, "--port=0"]
     return [*argv, f"--horizontal-pod-autoscaler-downscale-stabilization={HPA_DOWNSCALE_STABILIZATION}"]
 
 
 def scheduler(lay: Layout) -> list[str]:
-    argv = [str(lay.binaries["kube-scheduler"]), f"--kubeconfig={lay.kubeconfig}", "--leader-elect=false",
+    return [str(lay.binaries["kube-scheduler"]), f"--kubeconfig={lay.kubeconfig}", "--leader-elect=false",
             "--bind-address=127.0.0.1"]
-    return argv if lay.modern else [*argv, "--port=0"]
 
 
 def agent(lay: Layout) -> list[str]:
@@ -106,21 +96,8 @@ def agent(lay: Layout) -> list[str]:
 
 
 def kubelet(lay: Layout) -> list[str]:
-    common = [str(lay.binaries["kubelet"]), f"--kubeconfig={lay.kubeconfig}", f"--root-dir={lay.state / 'kubelet'}",
-              f"--hostname-override={lay.node}"]
-    if lay.modern:
-        return [*common, f"--config={lay.kubelet_config_file}", "--v=1"]
-    return [*common, f"--pod-infra-container-image={lay.release.pause_image}",
-            f"--cgroup-driver={lay.cgroup_driver}", "--fail-swap-on=false", "--cgroups-per-qos=false",
-            "--enforce-node-allocatable=",
-            # On every address (the node's InternalIP is not its hostname's), so only CA-signed clients get in.
-            "--address=0.0.0.0", "--read-only-port=0", "--healthz-bind-address=127.0.0.1",
-            "--anonymous-auth=false", f"--client-ca-file={lay.pki.ca_crt}", "--authorization-mode=Webhook",
-            f"--cluster-dns={lay.gateway}", f"--cluster-domain={CLUSTER_DOMAIN}",
-            # Never garbage-collect or evict on disk pressure: the engine holds everyone's images, not ours alone.
-            "--image-gc-high-threshold=100", "--image-gc-low-threshold=99",
-            "--eviction-hard=memory.available<100Mi,nodefs.available<1%,imagefs.available<1%",
-            f"--pod-manifest-path={lay.state / 'manifests'}", "--v=1"]
+    return [str(lay.binaries["kubelet"]), f"--kubeconfig={lay.kubeconfig}", f"--root-dir={lay.state / 'kubelet'}",
+            f"--hostname-override={lay.node}", f"--config={lay.kubelet_config_file}", "--v=1"]
 
 
 def kube_proxy(lay: Layout) -> list[str]:
@@ -133,9 +110,8 @@ def command_lines(lay: Layout) -> dict[str, list[str]]:
     """Component -> argv, in start order after the registry (``registry.command`` writes its config, so the
     runtime starts it); stopped in reverse, the kubelet first (runtime.down)."""
     lines = {"etcd": etcd(lay), "kube-apiserver": apiserver(lay), "kube-controller-manager": controller_manager(lay),
-             "kube-scheduler": scheduler(lay), "agent": agent(lay)}
-    if lay.modern:
-        lines["cri-dockerd"] = cridockerd.command(lay.binaries["cri-dockerd"], lay.state, lay.release.pause_image)
+             "kube-scheduler": scheduler(lay), "agent": agent(lay),
+             "cri-dockerd": cridockerd.command(lay.binaries["cri-dockerd"], lay.state, lay.release.pause_image)}
     lines["kubelet"] = kubelet(lay)
     lines["kube-proxy"] = kube_proxy(lay)
     return lines

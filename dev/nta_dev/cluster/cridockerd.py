@@ -1,14 +1,15 @@
-"""cri-dockerd: the CRI runtime of the supported release, in front of the local Docker engine.
+"""cri-dockerd: the CRI runtime of the local cluster, in front of the local Docker engine.
 
 kubelet >= 1.24 has no dockershim; cri-dockerd (Mirantis, built from its Go module) is that shim as a separate
 process. With it the kubelet runs pods on the same Docker engine Tilt and ``docker build`` use, so a locally built
 image (``nta-django:dev``, ``nta-base:bookworm``) starts in a pod with ``imagePullPolicy: Never`` and no registry,
-exactly as with 1.20's dockershim and docker-desktop. The alternative, containerd with its own image store, would
-need every image pushed and pulled; and the runc wrapper keeps working because the pods still run under dockerd.
+exactly as with the dockershim of kubelets before 1.24 and with docker-desktop. The alternative, containerd with
+its own image store, would need every image pushed and pulled; and the runc wrapper keeps working because the pods
+still run under dockerd.
 
 ``--network-plugin=no-op`` (its default is ``cni``, and there is no CNI plugin here): pods stay on Docker's default
-bridge as with 1.20; the toolkit's agent serves their DNS on docker0. The streaming server (exec, logs,
-port-forward, which the kubelet proxies) listens on loopback only.
+bridge; the toolkit's agent serves their DNS on docker0. The streaming server (exec, logs, port-forward, which the
+kubelet proxies) listens on loopback only.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The Docker engine the kubelet drives (dockershim), with the runc wrapper where the kernel needs it.
+"""The Docker engine the kubelet drives (through cri-dockerd), with the runc wrapper where the kernel needs it.
 
 The kubelet asks for oom_score_adj -998 on every pod sandbox. Kernels that deny negative values (as in some
 sandboxed VMs) make runc fail with "can't get final child's PID from pipe: EOF", so dockerd must then use

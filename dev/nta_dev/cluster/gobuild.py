@@ -12,12 +12,15 @@ the node show v1.37.2, not v0.0.0-master).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import ToolkitError
@@ -107,6 +110,23 @@ def wrapper_dir(tool: GoTool) -> Path:
         log.info("no checked-in wrapper module for %s %s: generating %s", tool.module, tool.version, generated)
         generate(tool, generated)
     return generated
+
+
+@contextlib.contextmanager
+def build_lock(name: str) -> Iterator[None]:
+    """One builder per cached binary set: a second one (the tests' cluster while CI's background build runs) waits
+    for the first, then finds the binaries built; a build that died leaves them missing, and the waiter builds."""
+    path = cache_root() / f".{name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for the build of %s another process runs (lock %s)", name, path)
+            started = time.monotonic()
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            log.info("the other build of %s ended after %.0f s more", name, time.monotonic() - started)
+        yield
 
 
 def build_tool(tool: GoTool, out_dir: Path) -> dict[str, Path]:

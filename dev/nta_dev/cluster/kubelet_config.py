@@ -12,6 +12,12 @@ Why each unusual value (docs/architecture.md#a-local-kubernetes-cluster):
   anonymous access is off and only CA-signed clients or tokens the apiserver vouches for (webhook) get in, which is
   how metrics-server reads ``/metrics/resource`` with its service-account token.
 - image garbage collection and disk-pressure eviction off: the engine holds everyone's images, not ours alone.
+- feature gate ``ExtendWebSocketsToKubelet`` off: with it (beta, on by default since 1.36) the kubelet proxies
+  exec/attach to the streaming URL cri-dockerd returns, which has no scheme (``//127.0.0.1:PORT/cri/exec/...``), and
+  speaks HTTPS to cri-dockerd's plain-HTTP server: every ``kubectl exec`` fails with "server gave HTTP response to
+  HTTPS client" (a known, still open cri-dockerd bug with kubelets >= 1.36; Docker Desktop's 1.36 has it too).
+  Off, the kubelet takes the older path that follows the relative URL over HTTP; exec, attach and Tilt's live
+  update work (tests/cluster/test_cluster.py execs, test_tilt.py live-updates).
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ def kubelet_config(s: KubeletSettings) -> dict:
         "imageGCLowThresholdPercent": 99,
         "evictionHard": {"memory.available": "100Mi", "nodefs.available": "1%", "imagefs.available": "1%"},
         "staticPodPath": str(s.static_pods),
+        "featureGates": {"ExtendWebSocketsToKubelet": False},
         # A single-node dev cluster: report status often so pods and the node are Ready sooner.
         "nodeStatusUpdateFrequency": "4s",
         "syncFrequency": "10s",

@@ -47,16 +47,25 @@ def image_present(docker: str = "docker") -> bool:
     return subprocess.run([docker, "image", "inspect", IMAGE], capture_output=True).returncode == 0
 
 
+def ensure_binary(force: bool = False) -> Path:
+    """The metrics-server binary, built from its module once (``python -m nta_dev.cluster build --metrics-server``
+    builds it ahead, as CI does in the background)."""
+    from .gobuild import build_lock, build_tool
+
+    binary = binary_dir() / "metrics-server"
+    with build_lock(f"metrics-server-{METRICS_SERVER.version}"):
+        if force or not binary.exists():
+            build_tool(METRICS_SERVER, binary_dir())
+    return binary
+
+
 def ensure_image(docker: str = "docker", force: bool = False) -> str:
     """``nta-metrics-server:<version>`` in the local engine (binary built once, then only the thin image)."""
     if not force and image_present(docker):
         return IMAGE
     from ..base_image import ensure_base_image
-    from .gobuild import build_tool
 
-    binary = binary_dir() / "metrics-server"
-    if force or not binary.exists():
-        build_tool(METRICS_SERVER, binary_dir())
+    binary = ensure_binary(force)
     base = ensure_base_image(BASE_IMAGE, log=log.info)
     with tempfile.TemporaryDirectory(prefix="nta-metrics-server-") as ctx:
         Path(ctx, "metrics-server").write_bytes(binary.read_bytes())

@@ -1,13 +1,14 @@
 """What each Kubernetes release of the local cluster is built from and runs with (one table, read by build and runtime).
 
-- 1.20.2: Debian bookworm's ``kubernetes`` source package, kubelet with dockershim (end of life; kept selectable
-  until the supported release has passed the cluster layer everywhere).
 - 1.37.2: the newest patch of the newest minor the Go module proxy serves here (1.35.4, 1.36.x and 1.37.2 are
   served): the longest support window (1.37 is maintained into late 2027) while its kubelet still runs on cgroup v1
   with ``failCgroupV1: false``. Built from Go modules through wrapper modules (``gomod``), etcd at the 3.7 line that
   its ``build/dependencies.yaml`` names, and cri-dockerd as the CRI runtime, because kubelet >= 1.24 has no
   dockershim and cri-dockerd keeps the local Docker engine as the runtime (images Tilt or ``docker build`` made
   run without a pull).
+
+The end-of-life 1.20.2 (Debian's source package, dockershim) was dropped once the cluster layer passed on 1.37.2;
+a new release is one more entry here plus its wrapper modules (``python -m nta_dev.cluster.gobuild --generate``).
 
 ``NTA_K8S_VERSION`` selects a release for every entry point (task, ``python -m nta_dev.cluster``, tests, CI).
 """
@@ -39,8 +40,6 @@ class GoTool:
 @dataclass(frozen=True)
 class Release:
     version: str
-    source: str  # "debian" (source package, tree's make) or "gomod"
-    runtime: str  # "dockershim" (in the kubelet) or "cri-dockerd"
     pause_image: str
     tools: tuple[GoTool, ...] = ()
 
@@ -56,7 +55,7 @@ K8S_BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "
 
 
 def _gomod_release(version: str, etcd: str, cri_dockerd: str, pause: str) -> Release:
-    return Release(version, "gomod", "cri-dockerd", f"registry.k8s.io/pause:{pause}", tools=(
+    return Release(version, f"registry.k8s.io/pause:{pause}", tools=(
         GoTool("kubernetes", "k8s.io/kubernetes", f"v{version}",
                {b: f"k8s.io/kubernetes/cmd/{b}" for b in K8S_BINARIES}, sibling_version=staging_version(version)),
         GoTool("etcd", "go.etcd.io/etcd/server/v3", f"v{etcd}", {"etcd": "go.etcd.io/etcd/server/v3"},
@@ -67,11 +66,9 @@ def _gomod_release(version: str, etcd: str, cri_dockerd: str, pause: str) -> Rel
 
 
 RELEASES = {
-    "1.20.2": Release("1.20.2", "debian", "dockershim", "k8s.gcr.io/pause:3.2"),
     "1.37.2": _gomod_release("1.37.2", etcd="3.7.3", cri_dockerd="0.4.4", pause="3.10.2"),
 }
-DEFAULT_VERSION = "1.20.2"
-SUPPORTED_VERSION = "1.37.2"  # becomes DEFAULT_VERSION once the whole cluster layer passes on it
+DEFAULT_VERSION = "1.37.2"
 
 # metrics-server is not part of a release: one image for every cluster (built from its module, no replaces).
 METRICS_SERVER = GoTool("metrics-server", "sigs.k8s.io/metrics-server", "v0.8.0",
@@ -99,6 +96,6 @@ def describe() -> str:
     for version, rel in RELEASES.items():
         marks = [m for m, on in (("default", version == DEFAULT_VERSION), ("selected", version == selected_version()))
                  if on]
-        built = ", ".join(f"{t.module} {t.version}" for t in rel.tools) or "Debian's kubernetes source package"
-        lines.append(f"{version}  {rel.runtime:<11}  {built}{'  (' + ', '.join(marks) + ')' if marks else ''}")
+        built = ", ".join(f"{t.module} {t.version}" for t in rel.tools)
+        lines.append(f"{version}  {built}{'  (' + ', '.join(marks) + ')' if marks else ''}")
     return "\n".join(lines)

@@ -32,23 +32,21 @@ from .kubelet_config import KubeletSettings, write_kubelet_config
 from .paths import bin_dir, kubeconfig_path, state_dir
 from .pki import CONTEXT, ensure_pki, write_kubeconfig
 from .prereq import install_packages, require_ports_free, require_root, udp_port_free
-from .releases import Release, release
+from .releases import release
 
 log = logging.getLogger(__name__)
 
 NODE_READY_TIMEOUT = 120
 # Started in this order, stopped in reverse: the kubelet before the control plane
 # (docs/architecture.md#a-local-kubernetes-cluster).
-# cri-dockerd only on releases without dockershim (components()).
 COMPONENTS = ("registry", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "agent",
               "cri-dockerd", "kubelet", "kube-proxy")
 PORTS = {registry.PORT: "registry", 2379: "etcd", 2380: "etcd peer", 6443: "kube-apiserver",
          10257: "kube-controller-manager", 10259: "kube-scheduler", 10250: "kubelet", 10248: "kubelet healthz",
          10249: "kube-proxy metrics", 10256: "kube-proxy healthz"}
-RUNTIME_PACKAGES = {"etcd": "etcd-server", "socat": "socat", "conntrack": "conntrack", "iptables": "iptables",
-                    "openssl": "openssl", "docker-registry": "docker-registry"}
-# The supported release brings its own etcd (built for it); gcc compiles the pause image.
-MODERN_RUNTIME_PACKAGES = {**{k: v for k, v in RUNTIME_PACKAGES.items() if k != "etcd"}, "gcc": "gcc"}
+# command -> Debian package; etcd is built with the release, gcc compiles the pause image.
+RUNTIME_PACKAGES = {"socat": "socat", "conntrack": "conntrack", "iptables": "iptables", "openssl": "openssl",
+                    "docker-registry": "docker-registry", "gcc": "gcc"}
 
 
 @dataclass
@@ -151,13 +149,10 @@ STORAGE_CLASS = {
     "provisioner": "nta.local/hostpath", "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate"}
 
 
-def _components_of(rel: Release) -> tuple[str, ...]:
-    return tuple(c for c in COMPONENTS if c != "cri-dockerd" or rel.runtime == "cri-dockerd")
-
-
 def components(version: str | None = None) -> tuple[str, ...]:
-    """The processes a cluster of this release runs (the selected one by default)."""
-    return _components_of(release(version))
+    """The processes a cluster of this release runs (the same for every release in ``releases``)."""
+    release(version)  # an unknown version fails here, naming the known ones
+    return COMPONENTS
 
 
 def running_version() -> str | None:
@@ -188,14 +183,14 @@ def up(timeout: float = NODE_READY_TIMEOUT, merge_kubeconfig: bool = False, allo
     require_root("run a kubelet (it mounts volumes and manages cgroups)")
     if running := running_pids():
         recorded = running_version()
-        if set(running) == set(_components_of(rel)) and recorded in (rel.version, None):
+        if set(running) == set(COMPONENTS) and recorded == rel.version:
             log.info("the local cluster %s is already running (%s)", rel.version, kubeconfig_path())
             return Cluster(kubeconfig_path(), version=rel.version)
         log.warning("another or a partial cluster is running (%s, version %s): stopping it first",
                     ", ".join(running), recorded or "unknown")
         down()
     require_ports_free(PORTS)
-    install_packages(RUNTIME_PACKAGES if rel.source == "debian" else MODERN_RUNTIME_PACKAGES)
+    install_packages(RUNTIME_PACKAGES)
     binaries = build_binaries(rel.version)
     info = ensure_dockerd(allow_restart=allow_docker_restart)
     build_pause_image(rel.version)
@@ -216,10 +211,9 @@ def up(timeout: float = NODE_READY_TIMEOUT, merge_kubeconfig: bool = False, allo
     lay = Layout(rel, state, pki, binaries, kubeconfig, node=os.uname().nodename.lower(), gateway=gateway,
                  bridge_subnet=_bridge_subnet(), cgroup_driver=info.get("CgroupDriver", "cgroupfs"),
                  python=sys.executable)
-    if lay.modern:
-        write_kubelet_config(lay.kubelet_config_file, KubeletSettings(
-            runtime_endpoint=cridockerd.endpoint(state), client_ca=pki.ca_crt, cluster_dns=gateway,
-            static_pods=state / "manifests", cgroup_driver=lay.cgroup_driver, cluster_domain=CLUSTER_DOMAIN))
+    write_kubelet_config(lay.kubelet_config_file, KubeletSettings(
+        runtime_endpoint=cridockerd.endpoint(state), client_ca=pki.ca_crt, cluster_dns=gateway,
+        static_pods=state / "manifests", cgroup_driver=lay.cgroup_driver, cluster_domain=CLUSTER_DOMAIN))
     argv = command_lines(lay)
     procs: dict[str, subprocess.Popen] = {}
     try:
@@ -231,10 +225,9 @@ def up(timeout: float = NODE_READY_TIMEOUT, merge_kubeconfig: bool = False, allo
         timings["apiserver"] = time.monotonic() - t
         for name in ("kube-controller-manager", "kube-scheduler", "agent"):
             procs[name] = _start(name, argv[name], logs)
-        if "cri-dockerd" in argv:
-            cridockerd.socket_path(state).unlink(missing_ok=True)
-            procs["cri-dockerd"] = _start("cri-dockerd", argv["cri-dockerd"], logs)
-            _wait("cri-dockerd's socket", _wait_socket(cridockerd.socket_path(state)), 30, "cri-dockerd", procs)
+        cridockerd.socket_path(state).unlink(missing_ok=True)
+        procs["cri-dockerd"] = _start("cri-dockerd", argv["cri-dockerd"], logs)
+        _wait("cri-dockerd's socket", _wait_socket(cridockerd.socket_path(state)), 30, "cri-dockerd", procs)
         for name in ("kubelet", "kube-proxy"):
             procs[name] = _start(name, argv[name], logs)
         _wait(f"node {lay.node} to be Ready", lambda: _node_ready(api), timeout, "kubelet", procs)
@@ -296,7 +289,7 @@ def _stop(name: str, pid: int, grace: float = 10.0) -> None:
 
 
 def _remove_pod_containers() -> None:
-    """Containers the kubelet (dockershim) created are named k8s_*; nothing else on the engine is touched."""
+    """Containers of pods (created through cri-dockerd) are named k8s_*; nothing else on the engine is touched."""
     out = subprocess.run(["docker", "ps", "-aq", "--filter", "name=^k8s_"], capture_output=True, text=True)
     ids = out.stdout.split()
     if ids:
