@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cluster.pki import CONTEXT as CLUSTER_CONTEXT
 from .errors import ToolkitError
 from .kube import Kubectl
 from .yamldocs import Doc, add_container_arg, dump, load
@@ -28,7 +27,7 @@ ARCHIVED_NOTE = (
 )
 # Why `./inv cluster-local`'s cluster gets no UI built here (README, "A real cluster without docker-desktop"):
 NO_UI_ON_CLUSTER_LOCAL = (
-    f"{CLUSTER_CONTEXT} pulls no images (no registry is reachable from these machines) and neither UI can be built "
+    "{context} pulls no images (no registry is reachable from these machines) and neither UI can be built "
     "here from source: the Go module proxy refuses github.com/kubernetes/dashboard v2.7.0+incompatible and "
     "github.com/kubernetes-sigs/headlamp/backend (403, checked 2026-12-02). Use docker-desktop, kind or minikube "
     "for the dashboard, or pass --manifest FILE whose images are already in the local Docker engine (this cluster "
@@ -69,8 +68,10 @@ def viewer_objects(namespace: str) -> list[Doc]:
 def install_dashboard(kubectl: Kubectl, manifest: str | Path | None = None, headlamp: bool = False) -> DashboardAccess:
     """Apply the UI's manifest (skip-login only on a local context) and the viewer account; print how to log in."""
     ctx = kubectl.context
-    if manifest is None and ctx.name == CLUSTER_CONTEXT:
-        raise ToolkitError(NO_UI_ON_CLUSTER_LOCAL)
+    from .cluster import CONTEXT as cluster_context  # here: that package costs ~0.1 s of every task's start-up
+
+    if manifest is None and ctx.name == cluster_context:
+        raise ToolkitError(NO_UI_ON_CLUSTER_LOCAL.format(context=cluster_context))
     if headlamp:
         namespace = HEADLAMP_NAMESPACE
         docs = load(manifest or HEADLAMP_URL)

@@ -12,7 +12,6 @@ import shlex
 import time
 from pathlib import Path
 
-from .cluster.pki import CONTEXT as CLUSTER_CONTEXT
 from .errors import ToolkitError
 from .kube import Kubectl
 from .tools import require
@@ -33,7 +32,9 @@ def install_metrics_server(kubectl: Kubectl, manifest: str | Path | None = None,
         kubectl.c.run(shlex.join([minikube, "addons", "enable", "metrics-server", "-p", ctx.name]),
                       in_stream=False, pty=False)  # fmt: skip
     else:
-        if manifest is None and ctx.name == CLUSTER_CONTEXT:
+        from .cluster import CONTEXT as cluster_context  # here: that package costs ~0.1 s of every task's start-up
+
+        if manifest is None and ctx.name == cluster_context:
             from .cluster import metrics_server as built
 
             image = built.ensure_image()
