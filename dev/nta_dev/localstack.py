@@ -183,12 +183,10 @@ def processes(cfg: StackConfig) -> dict[str, str]:
                     f"{shlex.quote(str(cfg.state_dir))} --source-root {shlex.quote(str(cfg.source_root))} "
                     f"--max-upload-mb {cfg.max_upload_mb} --render-nginx "
                     f"&& {NGINX_BIN} -c {nginx_conf} -s reload")  # fmt: skip
-    # -c python:...gunicorn_dev: the master holds the third-party imports, a reload imports only our code.
-    gunicorn = f"{_venv_bin('gunicorn')} --reload --workers 1 --threads 8 --graceful-timeout 5 --no-control-socket"
-    flask = (f"{gunicorn} -c python:nta_api.gunicorn_dev -b 127.0.0.1:{cfg.port('flask')} --access-logfile - "
-             "'nta_api.app:create_app()'")
-    django = (f"{gunicorn} -c python:nta_web.gunicorn_dev -b 127.0.0.1:{cfg.port('django')} --timeout 120 "
-              "--access-logfile - nta_web.wsgi:application")
+    # The dev server's flags are in its config module (nta_devserver.gunicorn), as in the dev images' CMD.
+    gunicorn = _venv_bin("gunicorn")
+    flask = f"{gunicorn} -c python:nta_api.gunicorn_dev -b 127.0.0.1:{cfg.port('flask')} 'nta_api.app:create_app()'"
+    django = f"{gunicorn} -c python:nta_web.gunicorn_dev -b 127.0.0.1:{cfg.port('django')} nta_web.wsgi:application"
     # The worker reloads our code in place (--preload nta_devserver.dask).
     worker = (f"{_venv_bin('dask')} worker {scheduler} --no-nanny --nthreads {cfg.worker_threads} --memory-limit 0 "
               f"--no-dashboard --local-directory {shlex.quote(str(cfg.state_dir / 'dask'))} "

@@ -1,6 +1,8 @@
-"""Helpers of the services' gunicorn dev configs (`gunicorn --reload -c python:nta_web.gunicorn_dev ...`).
+"""The services' gunicorn dev configs share this: `gunicorn -c python:nta_web.gunicorn_dev -b HOST:PORT APP`.
 
-gunicorn loads such a config module in its master. `preload()` imports the heavy third-party libraries there, so
+The settings below are the dev server's flags, the one place they are written (the dev images' CMD and the local
+stack give only the address): gunicorn reads a config module's names as its settings. gunicorn loads such a
+config module in its master. `preload()` imports the heavy third-party libraries there, so
 the worker `--reload` forks after a save inherits them and imports only our code. `worker_int`, `worker_exit` and
 `post_worker_init` are gunicorn server hooks a config exports: a reloading worker stops, and the next one starts,
 at once; with NTA_DEBUG=pycharm:PORT each new worker connects to PyCharm (nta_devserver.debug).
@@ -14,6 +16,16 @@ import sys
 from typing import Any
 
 from .debug import connect_worker
+
+# One worker with threads: on 2 cores a reload re-imports one process, not two.
+reload = True
+workers = 1
+threads = 8
+# A dev server stops in seconds when its pod is deleted or Tilt replaces it (the default waits 30 s). Uploads are
+# not cut by it: nginx buffers request bodies, so a request reaches gunicorn whole and is answered within seconds.
+graceful_timeout = 5
+control_socket_disable = True  # no control socket file in the app's folder (gunicorn >= 24)
+accesslog = "-"
 
 
 def preload(*modules: str) -> None:

@@ -1,4 +1,4 @@
-"""Config of the reloading dev server: `gunicorn --reload -c python:nta_web.gunicorn_dev nta_web.wsgi:application`.
+"""The reloading dev server's config: `gunicorn -c python:nta_web.gunicorn_dev -b HOST:PORT nta_web.wsgi:application`.
 
 gunicorn loads this module in its master. The heavy third-party libraries imported here are inherited by the
 worker `--reload` forks after a save, which then imports only this project's code. Nothing of nta_web or
@@ -7,12 +7,20 @@ nta_pipeline is imported (a test checks): every reload still runs fresh project 
 """
 
 from nta_devserver.debug import start_from_env
-from nta_devserver.gunicorn import (  # noqa: F401  (gunicorn reads its hooks here)
+from nta_devserver.gunicorn import (  # noqa: F401  (gunicorn reads its settings and hooks here)
+    accesslog,
+    control_socket_disable,
+    graceful_timeout,
     post_worker_init,
     preload,
+    reload,
+    threads,
     worker_exit,
     worker_int,
+    workers,
 )
+
+timeout = 120  # a large upload's validation and storage, as in the prod image
 
 preload("django.core.handlers.wsgi", "django.urls", "django.template", "django.db.models", "pandas", "numpy",
         "pymongo", "gridfs", "dateutil.parser", "sqlparse")

@@ -1,4 +1,4 @@
-"""Config of the reloading dev server: `gunicorn --reload -c python:nta_api.gunicorn_dev 'nta_api.app:create_app()'`.
+"""The reloading dev server's config: `gunicorn -c python:nta_api.gunicorn_dev -b HOST:PORT 'nta_api.app:create_app()'`.
 
 gunicorn loads this module in its master. The heavy third-party libraries imported here are inherited by the
 worker `--reload` forks after a save, which then imports only this project's code. Nothing of nta_api is imported
@@ -7,11 +7,17 @@ worker stop at once; NTA_DEBUG runs a debugger (nta_devserver.debug).
 """
 
 from nta_devserver.debug import start_from_env
-from nta_devserver.gunicorn import (  # noqa: F401  (gunicorn reads its hooks here)
+from nta_devserver.gunicorn import (  # noqa: F401  (gunicorn reads its settings and hooks here)
+    accesslog,
+    control_socket_disable,
+    graceful_timeout,
     post_worker_init,
     preload,
+    reload,
+    threads,
     worker_exit,
     worker_int,
+    workers,
 )
 
 preload("flask", "werkzeug.serving", "jinja2", "numpy", "pymongo", "gridfs")
