@@ -1,4 +1,5 @@
-"""Faults on the cluster, nothing lost: the MongoDB pod deleted mid-job, the scheduler restarted with jobs queued.
+"""Faults on the cluster, nothing lost: the MongoDB pod deleted mid-job, the scheduler restarted with jobs queued,
+Django rolled out under an upload in flight.
 
 Every job ends completed, or failed naming its step and why, within a bound; none stays "queued" or "processing".
 The local stack's versions of these faults are tests/e2e/test_faults.py; here the pods really go away (the MongoDB
@@ -9,11 +10,12 @@ nothing behind for test_tilt.py. Seconds are printed; the bounds only stop a tes
 
 from __future__ import annotations
 
+import json
 import time
 
 import requests
 
-from tests.e2e.client import StackClient
+from tests.e2e.client import SlowUpload, StackClient
 from tests.e2e.data import enlarged_pos, shipped
 
 from .conftest import Kubectl
@@ -96,3 +98,31 @@ def test_jobs_queued_when_the_scheduler_restarts_end_instead_of_waiting_forever(
     for status in finished.values():
         assert_ended_well(status)
     assert any(finished[j]["status"] == "completed" for j in queued), finished  # a lost job was run again
+
+
+def pod_names(kubectl: Kubectl, label: str) -> set[str]:
+    return {p["metadata"]["name"] for p in items(kubectl, "pods", "-l", label)}
+
+
+def test_a_django_rollout_cuts_no_upload_in_flight(kubectl: Kubectl, deployed: Deployment) -> None:  # noqa: F811
+    """An upload still being sent while Django rolls out (new pod Ready, old pod drained and gone) lands whole."""
+    client, label = StackClient(NODE_PORT), "app.kubernetes.io/name=nta-django"
+    old = pod_names(kubectl, label)
+    upload = SlowUpload(client.prepare_upload(shipped("pos", "run_sequence_pos"),
+                                              {"project_name": "rollout", "search_dsstox": "no"}))  # fmt: skip
+    try:
+        upload.send(len(upload.body) // 2)
+        kubectl("-n", NAMESPACE, "rollout", "restart", "deployment/nta-django")
+        started = time.monotonic()
+        while old & pod_names(kubectl, label):  # until every old pod is deleted, not just terminating
+            assert time.monotonic() - started < 300, f"the old Django pods {old} are still there after 300 s"
+            upload.send(256)  # a trickle: nginx's client_body_timeout (60 s) is between two reads
+            time.sleep(1)
+        print(f"\nDjango rolled out under an upload in flight: old pods gone {time.monotonic() - started:.1f} s "
+              f"after the restart, {upload.left} bytes of {len(upload.body)} still to send")  # fmt: skip
+        status, body = upload.finish()
+    finally:
+        upload.close()
+    assert status == 201, f"HTTP {status}: {body[:500]!r}"
+    job_id = json.loads(body)["job_id"]
+    assert wait_finished(client, [job_id], timeout=240)[job_id]["status"] == "completed"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import http.client
 import re
 import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -94,9 +95,9 @@ class StackClient:
         assert parser.form is not None, "no multipart upload form on /nta/"
         return parser.form
 
-    def upload(self, files: dict[str, tuple[str, bytes]], params: dict[str, Any] | None = None, *,
-               json: bool = True, drop: tuple[str, ...] = ()) -> requests.Response:  # fmt: skip
-        """POST the form with its defaults, `params` replacing fields (a list value = several values)."""
+    def prepare_upload(self, files: dict[str, tuple[str, bytes]], params: dict[str, Any] | None = None, *,
+                       json: bool = True, drop: tuple[str, ...] = ()) -> requests.PreparedRequest:  # fmt: skip
+        """The form's POST with its defaults, `params` replacing fields (a list value = several values)."""
         form = self.form()
         params = params or {}
         data = [(k, v) for k, v in form.fields if k not in params and k not in drop]
@@ -107,7 +108,13 @@ class StackClient:
         if json:
             headers["Accept"] = "application/json"
         upload = {role: (name, content, "text/csv") for role, (name, content) in files.items()}
-        return self.http.post(action, data=data, files=upload or None, headers=headers, timeout=120,
+        request = requests.Request("POST", action, data=data, files=upload or None, headers=headers)
+        return self.http.prepare_request(request)  # with the session's cookies (CSRF)
+
+    def upload(self, files: dict[str, tuple[str, bytes]], params: dict[str, Any] | None = None, *,
+               json: bool = True, drop: tuple[str, ...] = ()) -> requests.Response:  # fmt: skip
+        """POST the form with its defaults, `params` replacing fields (a list value = several values)."""
+        return self.http.send(self.prepare_upload(files, params, json=json, drop=drop), timeout=120,
                               allow_redirects=not json)  # fmt: skip
 
     def submit(self, files: dict[str, tuple[str, bytes]], params: dict[str, Any] | None = None) -> str:
@@ -147,6 +154,40 @@ class StackClient:
 
     def file(self, job_id: str, name: str) -> requests.Response:
         return self.http.get(self.url(f"/nta/jobs/{job_id}/files/{name}"), timeout=60)
+
+
+class SlowUpload:
+    """A prepared upload whose body the caller sends piece by piece, as a slow client on a bad line would."""
+
+    def __init__(self, request: requests.PreparedRequest, timeout: float = 120) -> None:
+        assert isinstance(request.body, bytes), "a multipart upload has a bytes body"
+        self.body, self.sent = request.body, 0
+        url = urlsplit(request.url)
+        self.conn = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
+        self.conn.putrequest("POST", url.path or "/", skip_accept_encoding=True)
+        for name, value in request.headers.items():  # Content-Length, the multipart boundary, CSRF cookie
+            self.conn.putheader(name, value)
+        self.conn.endheaders()
+
+    @property
+    def left(self) -> int:
+        return len(self.body) - self.sent
+
+    def send(self, n: int) -> None:
+        """Send the next n bytes of the body (never the last one: finish() does that)."""
+        n = max(0, min(n, self.left - 1))
+        self.conn.send(self.body[self.sent:self.sent + n])
+        self.sent += n
+
+    def finish(self) -> tuple[int, bytes]:
+        """Send the rest; -> (HTTP status, response body)."""
+        self.conn.send(self.body[self.sent:])
+        self.sent = len(self.body)
+        resp = self.conn.getresponse()
+        return resp.status, resp.read()
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def error_text(resp: requests.Response) -> str:

@@ -8,13 +8,14 @@ import io
 import time
 import zipfile
 from collections.abc import Iterator
+from json import loads as json_loads
 from typing import Any
 
 import pytest
 import requests
 from pymongo import MongoClient
 
-from tests.e2e.client import StackClient, error_text
+from tests.e2e.client import SlowUpload, StackClient, error_text
 from tests.e2e.data import shipped
 
 POS_NAME, POS = shipped("pos")["pos"]
@@ -322,3 +323,26 @@ def test_abuse_results_page_renders_for_the_formula_job(formula_job) -> None:
             client.url(f"/nta/jobs/{job_id}/results/?sheet={s}"), timeout=30))  # fmt: skip
         assert resp.status_code == 200, resp.text[:300]
         assert "=HYPERLINK(&quot;http://evil.example/" in resp.text  # shown as escaped text
+
+
+SLOW_CLIENTS = 12  # more than the Django server's threads (8, nta_devserver.gunicorn; the prod image has 2 x 4)
+
+
+def test_abuse_slow_uploads_leave_the_web_ui_answering(client: StackClient) -> None:
+    """Uploads that trickle in (slowloris) hold no Django thread: nginx buffers their bodies, so while more of them
+    are half-sent than Django has threads, a page still answers at once, and a slow upload still lands whole."""
+    requests_ = [client.prepare_upload(GOOD, {"project_name": f"slow {i}", "search_dsstox": "no"})
+                 for i in range(SLOW_CLIENTS)]  # fmt: skip
+    uploads = [SlowUpload(r) for r in requests_]
+    try:
+        for upload in uploads:
+            upload.send(len(upload.body) // 2)
+        time.sleep(0.5)  # nginx has read what was sent (and, were it streaming, passed it on)
+        resp = _timed("a page during slow uploads", lambda: client.http.get(client.url("/nta/"), timeout=HANG_GUARD_S))
+        assert resp.status_code == 200, resp.text[:300]
+        status, body = uploads[0].finish()
+        assert status == 201, body[:500]
+        assert client.wait(json_loads(body)["job_id"])[0]["status"] == "completed"
+    finally:
+        for upload in uploads:
+            upload.close()

@@ -42,9 +42,9 @@ class DrainRequestBodyMiddleware:
     """Read what is left of a request body before answering, when an answer came first (a CSRF 403, a 401, a
     400/413 from validation that stopped early).
 
-    nginx streams uploads to gunicorn as they arrive (proxy_request_buffering off); if Django answers and gunicorn
-    closes the connection while nginx is still sending, nginx's write fails and the client gets a 502 instead of
-    Django's answer. The body is bounded by nginx's client_max_body_size.
+    If Django answers and gunicorn closes the connection while the body is still being sent (by nginx, which
+    forwards a buffered body at once, or by a client talking to gunicorn directly), the sender's write fails and the
+    client gets a 502 or a reset instead of Django's answer. The body is bounded by nginx's client_max_body_size.
     """
 
     CHUNK = 1 << 16
