@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from tests.fixtures.gunicorn import gunicorn_settings
+
 OURS = ("nta_web", "nta_api", "nta_pipeline")
 
 
@@ -29,16 +31,8 @@ def test_the_master_loads_libraries_but_none_of_our_modules(config: str, package
 def test_gunicorn_reads_the_dev_flags_from_the_config_module(config: str, timeout: int) -> None:
     """The flags the dev images' CMD and the local stack no longer pass: gunicorn ignores a misspelt name in a
     config module silently, so ask gunicorn itself what it made of the module."""
-    code = ("import json, sys; from gunicorn.app.base import Application\n"
-            "class App(Application):\n"
-            "    def init(self, parser, opts, args): pass\n"
-            "    def load(self): pass\n"
-            f"sys.argv = ['gunicorn', '-c', 'python:{config}', '-b', '127.0.0.1:1', 'x:y']\n"
-            "c = App().cfg\n"
-            "print(json.dumps({k: c.settings[k].get() for k in ('reload', 'workers', 'threads', 'graceful_timeout', "
-            "'timeout', 'accesslog', 'bind')}))\n")  # fmt: skip
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.splitlines()[-1]) == {
+    settings = gunicorn_settings(["gunicorn", "-c", f"python:{config}", "-b", "127.0.0.1:1", "x:y"])
+    wanted = ("reload", "workers", "threads", "graceful_timeout", "timeout", "accesslog", "bind")
+    assert {k: settings[k] for k in wanted} == {
         "reload": True, "workers": 1, "threads": 8, "graceful_timeout": 5, "timeout": timeout, "accesslog": "-",
         "bind": ["127.0.0.1:1"]}  # fmt: skip

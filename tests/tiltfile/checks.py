@@ -11,6 +11,7 @@ syntax, dependency files, dev/local-contexts.yaml), not from the Tiltfile.
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 import json
 import os
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.fixtures.gunicorn import gunicorn_settings
 from tests.manifests.contract import IMAGE_PREFIX
 
 from .result import TRIGGER_MODE_MANUAL, WORKLOAD_KINDS, IgnoreDef, ImageTarget, TiltResult, container_images
@@ -346,8 +348,15 @@ def _preloads(argv: list[str], module: str) -> bool:
     return any(a == "--preload" and b == module for a, b in zip(argv, argv[1:], strict=False)) and "worker" in argv
 
 
+@functools.cache
+def _gunicorn_reloads(argv: tuple[str, ...]) -> bool:
+    """--reload on the command line or `reload = True` in its `-c python:MODULE` config: gunicorn's own reading."""
+    return bool(gunicorn_settings(list(argv))["reload"])
+
+
 def check_process_reload(result: TiltResult) -> None:
-    """Each workload whose code is synced picks the change up: gunicorn --reload, a Dask worker with
+    """Each workload whose code is synced picks the change up: gunicorn reloading (--reload, or `reload = True` in
+    its config module), a Dask worker with
     `--preload nta_devserver.dask` (which reloads nta_pipeline, synced to services/pipeline/src), or a command
     wrapped in watchmedo."""
     images = result.images()
@@ -363,7 +372,7 @@ def check_process_reload(result: TiltResult) -> None:
         argv = container.get("command", []) + container.get("args", [])
         if not argv:
             argv = dockerfile_command(target.dockerfile, target.target)
-        if "--reload" in argv:
+        if argv[:1] == ["gunicorn"] and _gunicorn_reloads(tuple(argv)):
             continue
         if _preloads(argv, DASK_RELOADER):
             watched = Path(f"{APP_ROOT}/services/pipeline/src")

@@ -41,7 +41,8 @@ def test_every_image_is_built_for_dev_with_a_live_update_and_none_unused(result:
 def test_build_context_filters(result: TiltResult) -> None:
     """Tilt narrows each context by only= and by the repo's .dockerignore, which the sync checks rely on."""
     flask = result.images()["nta-flask"]
-    assert flask.context == result.root and flask.only == ["services/flask", "services/devserver"]
+    assert flask.context == result.root
+    assert flask.only == ["services/flask", "services/devserver", "services/requirements.py"]
     assert any(d.is_dockerignore for d in flask.ignores)
 
 
