@@ -18,10 +18,12 @@ number: -5 is a number, not a formula, and numeric columns are never touched.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import math
 import numbers
+import os
 import re
 import shutil
 import tempfile
@@ -72,8 +74,8 @@ def neutralise(value: object) -> object:
     return value
 
 
-def csv_bytes(df: pd.DataFrame) -> bytes:
-    """The frame as UTF-8 CSV (no index) with every text cell and header neutralised."""
+def _pandas_csv(df: pd.DataFrame) -> bytes:
+    """The frame as CSV the plain way (pandas), for the frames `csv_bytes` does not render itself."""
     safe = df.copy(deep=False)
     safe.columns = [neutralise(str(c)) for c in df.columns]
     for i in range(df.shape[1]):
@@ -81,6 +83,43 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
         if not (isinstance(column.dtype, np.dtype) and column.dtype.kind in "iufbmM"):
             safe.isetitem(i, column.map(neutralise, na_action="ignore"))
     return safe.to_csv(index=False).encode()
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """The frame as UTF-8 CSV (no index) with every text cell and header neutralised.
+
+    Byte for byte what `DataFrame.to_csv(index=False)` writes for the neutralised frame
+    (tests/pipeline/test_output_equivalence.py compares the two). Frames of float64, integer, boolean and text columns
+    are rendered here (pandas spends about 1 µs per float cell, mostly numpy's float formatting and its csv layer);
+    anything else goes to pandas.
+    """
+    columns = _columns(df)
+    if columns is None or not len(df):
+        return _pandas_csv(df)
+    text = [_csv_header(df)]
+    for start in range(0, len(df), ROWS_PER_CHUNK):
+        text.append(_render_chunk(columns, start, min(start + ROWS_PER_CHUNK, len(df)), xlsx=False)[1])
+    return "".join(text).encode()
+
+
+_CSV_SPECIAL = re.compile(r'[,"\r\n]')
+_CSV_TERMINATOR = os.linesep  # what DataFrame.to_csv ends rows with
+
+
+def _csv_quoted(text: str) -> str:
+    """A text field as the csv module writes it (QUOTE_MINIMAL); the module itself is asked when it may quote."""
+    if not _CSV_SPECIAL.search(text):
+        return text
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator=_CSV_TERMINATOR).writerow([text, ""])
+    return buf.getvalue()[: -len(_CSV_TERMINATOR) - 1]
+
+
+def _csv_header(df: pd.DataFrame) -> str:
+    names = [_csv_quoted(str(neutralise(str(c)))) for c in df.columns]
+    if names == [""]:
+        names = ['""']  # the csv module quotes a row's only field when it is empty
+    return ",".join(names) + _CSV_TERMINATOR
 
 
 # ------------------------------------------------------------------------------------------- cells
@@ -121,43 +160,117 @@ def _any_cell(ref: str, value: object) -> str:
     return _string_cell(ref, str(value))
 
 
-def _column_cells(values: np.ndarray, letter: str, rows: range) -> list[str]:
-    """The <c> element of each value ("" for an empty cell); rows are the 1-based sheet rows."""
-    kind = values.dtype.kind
-    if kind in "iu":
-        return [f'<c r="{letter}{n}"><v>{v}</v></c>' for n, v in zip(rows, values.tolist(), strict=True)]
-    if kind == "f":
-        finite = np.isfinite(values).tolist()
-        return [
-            f'<c r="{letter}{n}"><v>{v!r}</v></c>' if ok else ""
-            for n, v, ok in zip(rows, values.tolist(), finite, strict=True)
-        ]
-    if kind == "b":
-        return [f'<c r="{letter}{n}" t="b"><v>{int(v)}</v></c>' for n, v in zip(rows, values.tolist(), strict=True)]
-    return [_any_cell(f"{letter}{n}", v) for n, v in zip(rows, values.tolist(), strict=True)]
+# A column prepared once: (sheet letter, kind, values, CSV fields). Kinds: "f" float64, "i" integers, "b" booleans,
+# "o" anything else, cell by cell as Python objects; an "o" column carries its CSV fields, computed once.
+_Column = tuple[str, str, np.ndarray, list[str] | None]
+_CSV_SCALARS = frozenset((str, float, int, bool))
 
 
-def _column_array(column: pd.Series) -> np.ndarray:
-    # Plain numpy numbers keep their fast path; everything else (str, nullable, datetimes) goes cell by cell as
-    # Python objects, where pd.NA / NaN become empty cells.
-    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iufb":
-        return column.to_numpy()
-    return column.astype(object).to_numpy()
+def _csv_fields(values: np.ndarray) -> list[str] | None:
+    """The CSV field of each value of an object column as DataFrame.to_csv writes it (NA empty, text neutralised
+    and quoted, numbers as str), or None if the column holds other objects (then pandas writes the CSV)."""
+    missing = pd.isna(values).tolist()
+    items = values.tolist()
+    if not {v.__class__ for v, m in zip(items, missing, strict=True) if not m} <= _CSV_SCALARS:
+        return None
+    return ["" if m else _csv_quoted(neutralise(v)) if v.__class__ is str else str(v)
+            for v, m in zip(items, missing, strict=True)]  # fmt: skip
 
 
-def _sheet_rows(df: pd.DataFrame) -> Iterator[bytes]:
-    """The <row> elements of the data rows (sheet rows 2..), ROWS_PER_CHUNK rows per chunk."""
-    letters = [xl_col_to_name(i) for i in range(df.shape[1])]
-    columns = [_column_array(df.iloc[:, i]) for i in range(df.shape[1])]
-    for start in range(0, len(df), ROWS_PER_CHUNK):
-        rows = range(start + 2, min(start + ROWS_PER_CHUNK, len(df)) + 2)
-        cells = [
-            _column_cells(values[start : start + len(rows)], letter, rows)
-            for values, letter in zip(columns, letters, strict=True)
-        ]
+def _columns(df: pd.DataFrame, *, csv_fields: bool = True) -> list[_Column] | None:
+    """The frame's columns prepared for rendering; None if `csv_fields` and the CSV must come from pandas."""
+    if df.shape[1] == 0:
+        return None
+    out: list[_Column] = []
+    for i in range(df.shape[1]):
+        column, letter = df.iloc[:, i], xl_col_to_name(i)
+        dtype = column.dtype
+        if isinstance(dtype, np.dtype) and (dtype == np.float64 or dtype.kind in "iub"):
+            kind = "f" if dtype.kind == "f" else "b" if dtype.kind == "b" else "i"
+            out.append((letter, kind, column.to_numpy(), None))
+            continue
+        # Everything else (str, nullable, datetimes, other floats) goes cell by cell as Python objects, where pd.NA
+        # and NaN become empty cells.
+        values = column.astype(object).to_numpy()
+        fields = None
+        if csv_fields:
+            if isinstance(dtype, np.dtype) and dtype.kind == "f":  # float32: pandas formats it as float32
+                return None
+            if (fields := _csv_fields(values)) is None:
+                return None
+        out.append((letter, "o", values, fields))
+    return out
+
+
+def _render_chunk(columns: list[_Column], start: int, stop: int, *, xlsx: bool = True,
+                  csv_text: bool = True) -> tuple[str, str]:  # fmt: skip
+    """Data rows start..stop (0-based) as sheet XML <row> elements and as CSV lines.
+
+    Each float is formatted once for both (repr: it reads back exactly, and it is what numpy's str, which pandas
+    writes, gives for float64); NaN is empty in both, ±inf an empty cell in the workbook and inf/-inf in the CSV.
+    """
+    rows = range(start + 2, stop + 2)
+    cells: list[list[str]] = []
+    fields: list[list[str]] = []
+    for letter, kind, column, csv_of in columns:
+        values = column[start:stop]
+        if kind == "f":
+            texts = list(map(float.__repr__, values.tolist()))
+            if xlsx:
+                finite = np.isfinite(values)
+                if finite.all():
+                    cells.append([f'<c r="{letter}{n}"><v>{t}</v></c>' for n, t in zip(rows, texts, strict=True)])
+                else:
+                    cells.append([f'<c r="{letter}{n}"><v>{t}</v></c>' if ok else ""
+                                  for n, t, ok in zip(rows, texts, finite.tolist(), strict=True)])  # fmt: skip
+            if csv_text:
+                nan = np.isnan(values)
+                fields.append(["" if m else t for t, m in zip(texts, nan.tolist(), strict=True)] if nan.any()
+                              else texts)  # fmt: skip
+        elif kind == "i":
+            texts = list(map(int.__repr__, values.tolist()))
+            if xlsx:
+                cells.append([f'<c r="{letter}{n}"><v>{t}</v></c>' for n, t in zip(rows, texts, strict=True)])
+            if csv_text:
+                fields.append(texts)
+        elif kind == "b":
+            flags = values.tolist()
+            if xlsx:
+                cells.append([f'<c r="{letter}{n}" t="b"><v>{int(v)}</v></c>'
+                              for n, v in zip(rows, flags, strict=True)])  # fmt: skip
+            if csv_text:
+                fields.append(["True" if v else "False" for v in flags])
+        else:
+            if xlsx:
+                cells.append([_any_cell(f"{letter}{n}", v) for n, v in zip(rows, values.tolist(), strict=True)])
+            if csv_text and csv_of is not None:
+                fields.append(csv_of[start:stop])
+    xml = ""
+    if xlsx:
         xml = "".join(
             [f'<row r="{n}">{"".join(row)}</row>' for n, row in zip(rows, zip(*cells, strict=True), strict=True)]
         )
+    lines = ""
+    if csv_text and fields:
+        if len(fields) == 1:  # the csv module quotes a row's only field when it is empty
+            fields = [[f or '""' for f in fields[0]]]
+        lines = _CSV_TERMINATOR.join(map(",".join, zip(*fields, strict=True))) + _CSV_TERMINATOR
+    return xml, lines
+
+
+def _sheet_rows(df: pd.DataFrame, csv_out: list[str | None] | None = None) -> Iterator[bytes]:
+    """The <row> elements of the data rows (sheet rows 2..), ROWS_PER_CHUNK rows per chunk. With `csv_out`, the
+    frame's CSV text (header first) is appended to it in the same pass, or None if pandas must write the CSV."""
+    columns = _columns(df, csv_fields=csv_out is not None)
+    if csv_out is not None:
+        csv_out.append(None if columns is None else _csv_header(df))
+        if columns is None:
+            csv_out = None
+            columns = _columns(df, csv_fields=False)
+    for start in range(0, len(df), ROWS_PER_CHUNK):
+        xml, lines = _render_chunk(columns, start, min(start + ROWS_PER_CHUNK, len(df)), csv_text=csv_out is not None)
+        if csv_out is not None:
+            csv_out.append(lines)
         yield xml.encode("utf-8", "replace")  # "replace": a lone surrogate must not abort the whole workbook
 
 
@@ -222,9 +335,21 @@ def _write_overlapped(member: io.BufferedIOBase, deflate: ThreadPoolExecutor, ch
 
 def workbook_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
     """An .xlsx with one sheet per frame: no index, header frozen (A2), columns sized to their content."""
+    return _workbook(sheets, csvs=False)[0]
+
+
+def workbook_and_csvs(sheets: dict[str, pd.DataFrame]) -> tuple[bytes, dict[str, bytes]]:
+    """`workbook_bytes(sheets)` and `csv_bytes` of every frame (by sheet name), rendered in one pass: each float is
+    formatted once for both, about half of what writing them costs."""
+    return _workbook(sheets, csvs=True)
+
+
+def _workbook(sheets: dict[str, pd.DataFrame], *, csvs: bool) -> tuple[bytes, dict[str, bytes]]:
     frames = [(name[:31], df) for name, df in sheets.items()]
     # xlsxwriter names the sheet parts sheet1.xml, sheet2.xml, ... in the order the sheets were added.
-    with_rows = {f"xl/worksheets/sheet{i}.xml": df for i, (_, df) in enumerate(frames, start=1) if df.size}
+    part_of = {name: f"xl/worksheets/sheet{i}.xml" for i, name in enumerate(sheets, start=1)}
+    with_rows = {part_of[name]: name for name, df in sheets.items() if df.size}
+    csv_text: dict[str, list[str | None]] = {name: [] for name in with_rows.values()} if csvs else {}
     out = io.BytesIO()
     with (
         zipfile.ZipFile(io.BytesIO(_skeleton(frames))) as skeleton,
@@ -233,27 +358,36 @@ def workbook_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
     ):
         if missing := sorted(set(with_rows) - set(skeleton.namelist())):
             raise RuntimeError(f"xlsxwriter wrote no {missing}; adapt workbook_bytes to its part names")
-        for name in skeleton.namelist():
-            xml = skeleton.read(name)
-            if name not in with_rows:
-                package.writestr(name, xml)
+        for part in skeleton.namelist():
+            xml = skeleton.read(part)
+            if part not in with_rows:
+                package.writestr(part, xml)
                 continue
-            head, tail = _split_sheet(xml, with_rows[name])
-            with package.open(name, "w") as member:
-                _write_overlapped(member, deflate, chain([head], _sheet_rows(with_rows[name]), [tail]))
-    return out.getvalue()
+            name = with_rows[part]
+            df = sheets[name]
+            head, tail = _split_sheet(xml, df)
+            with package.open(part, "w") as member:
+                rows = _sheet_rows(df, csv_text[name] if csvs else None)
+                _write_overlapped(member, deflate, chain([head], rows, [tail]))
+    files: dict[str, bytes] = {}
+    if csvs:
+        for name, df in sheets.items():
+            text = csv_text.get(name)
+            files[name] = csv_bytes(df) if not text or text[0] is None else "".join(text).encode()
+    return out.getvalue(), files
 
 
 def output_files(results: Results, project_name: str) -> dict[str, bytes]:
     """File name -> content of every result file (used by the CLI and by the job runner for GridFS)."""
     proj = project_slug(project_name)
-    files = {f"{proj}_NTA_WebApp_QAQC.xlsx": workbook_bytes(results.sheets)}
+    workbook, csvs = workbook_and_csvs(results.sheets)
+    files = {f"{proj}_NTA_WebApp_QAQC.xlsx": workbook}
     if results.chemical_results is not None:
-        files[f"{proj}_NTA_WebApp_chemical_results.xlsx"] = workbook_bytes(
-            {"Chemical Results": results.chemical_results})  # fmt: skip
-        files["csv/Chemical_Results.csv"] = csv_bytes(results.chemical_results)
-    for name, df in results.sheets.items():
-        files[f"csv/{re.sub(r'[^A-Za-z0-9]+', '_', name).strip('_')}.csv"] = csv_bytes(df)
+        chemical, chemical_csv = workbook_and_csvs({"Chemical Results": results.chemical_results})
+        files[f"{proj}_NTA_WebApp_chemical_results.xlsx"] = chemical
+        files["csv/Chemical_Results.csv"] = chemical_csv["Chemical Results"]
+    for name, content in csvs.items():
+        files[f"csv/{re.sub(r'[^A-Za-z0-9]+', '_', name).strip('_')}.csv"] = content
     for key, png in results.plots.items():
         files[f"{proj}_{key}.png"] = png
     files["summary.json"] = json.dumps(results.summary, indent=2, default=str).encode()
