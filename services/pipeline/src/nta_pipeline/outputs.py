@@ -19,6 +19,7 @@ number: -5 is a number, not a formula, and numeric columns are never touched.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -44,8 +45,9 @@ MAX_WIDTH = 60  # the original sized columns to their longest value without a ca
 WIDTH_SAMPLE_ROWS = 500  # numeric column widths come from this many evenly spaced rows, not the whole column
 ROWS_PER_CHUNK = 1000  # rows rendered and compressed at a time: bounds memory, lets compression overlap rendering
 # Deflate level of the sheet XML. Measured on 46 MB of sheet XML: level 1 0.22 s -> 12.3 MB,
-# level 4 0.39 s -> 11.2 MB, level 6 (zlib's default) 0.75 s -> 10.4 MB.
-ZIP_LEVEL = 4
+# level 4 0.39 s -> 11.2 MB, level 6 (zlib's default) 0.75 s -> 10.4 MB; on the 2-core reference machine (holdout-like
+# results, 47 MB) level 1 0.35-0.51 s CPU -> 12.4 MB, level 4 0.68-0.72 s -> 11.4 MB: 9 % more bytes for half the time.
+ZIP_LEVEL = 1
 XLSX_MAX_CHARS = 32767  # Excel's limit per cell; longer text makes Excel "repair" the file
 
 _XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
@@ -106,6 +108,7 @@ _CSV_SPECIAL = re.compile(r'[,"\r\n]')
 _CSV_TERMINATOR = os.linesep  # what DataFrame.to_csv ends rows with
 
 
+@functools.lru_cache(maxsize=4096)  # text columns repeat their values ("ESI+", adduct lists)
 def _csv_quoted(text: str) -> str:
     """A text field as the csv module writes it (QUOTE_MINIMAL); the module itself is asked when it may quote."""
     if not _CSV_SPECIAL.search(text):
@@ -128,6 +131,12 @@ def _csv_header(df: pd.DataFrame) -> str:
 def _string_cell(ref: str, text: str) -> str:
     if not text:
         return ""  # an empty string is an empty cell (openpyxl wrote the same)
+    return f'<c r="{ref}"{_inline_string(text)}'
+
+
+@functools.lru_cache(maxsize=4096)  # text columns repeat their values ("ESI+", adduct lists)
+def _inline_string(text: str) -> str:
+    """The part of a non-empty text cell after its reference."""
     if len(text) > XLSX_MAX_CHARS:
         text = text[:XLSX_MAX_CHARS]
     text = text.translate(_XML_ESCAPES)
@@ -135,7 +144,7 @@ def _string_cell(ref: str, text: str) -> str:
         text = _LITERAL_ESCAPE.sub(r"_x005F\1", text)
         text = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
     space = ' xml:space="preserve"' if text[0].isspace() or text[-1].isspace() else ""
-    return f'<c r="{ref}" t="inlineStr"><is><t{space}>{text}</t></is></c>'
+    return f' t="inlineStr"><is><t{space}>{text}</t></is></c>'
 
 
 def _any_cell(ref: str, value: object) -> str:
