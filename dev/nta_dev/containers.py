@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from . import manifests
 from .base_image import docker_client
 from .errors import ToolkitError, entry_point
 from .images import IMAGES, MONGO_STANDIN, build_many
@@ -33,13 +34,7 @@ from .services import health_paths
 LABEL = "org.nta.stack"
 MONGO_URL = "mongodb://nta-mongodb:27017"
 SEED_CSV = "/app/services/flask/seed/reference_seed.csv"
-# The same commands the manifests run (k8s/base/dask-*-deployment.yaml; tests/images checks they agree).
-SCHEDULER_COMMAND = ["dask", "scheduler", "--port", "8786", "--dashboard-address", ":8787",
-                     "--dashboard-prefix", "/nta/dask", "--preload", "nta_pipeline.reaper"]  # fmt: skip
-WORKER_COMMAND = ["dask", "worker", "tcp://nta-dask-scheduler:8786", "--nthreads", "1", "--memory-limit", "0",
-                  "--dashboard-address", ":8788", "--name", "worker-1"]  # fmt: skip
-# Dev target: a code change (a file synced into /app) is reloaded inside the running worker (nta_devserver.dask).
-DEV_WORKER_PRELOAD = ["--preload", "nta_devserver.dask"]
+WORKER_NAME = "worker-1"  # Kubernetes names each worker after its pod ($(POD_NAME)); here there is one
 
 
 class ContainerStackError(ToolkitError):
@@ -47,25 +42,15 @@ class ContainerStackError(ToolkitError):
 
 
 def environment(secret_key: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The configuration contract (ConfigMap nta-config + Secret nta-secrets), as the containers see it."""
-    return {
-        "NTA_MONGO_URL": MONGO_URL,
-        "NTA_DB_NAME": "nta",
-        "NTA_URL_PREFIX": "/nta",
-        "NTA_DASK_SCHEDULER": "tcp://nta-dask-scheduler:8786",
-        "NTA_API_URL": "http://nta-flask:5000/nta/rest",
-        "DJANGO_SECRET_KEY": secret_key,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_ALLOWED_HOSTS": "*",
-        "NTA_MAX_UPLOAD_MB": "100",
-        "NTA_LOG_LEVEL": "INFO",
-        "NTA_JOB_LEASE_SECONDS": "60",
-        **(extra or {}),
-    }
+    """The configuration contract as the containers see it: the ConfigMap nta-config of k8s/base, and the keys of
+    the Secret nta-secrets."""
+    return {**manifests.config(), "NTA_MONGO_URL": MONGO_URL, "DJANGO_SECRET_KEY": secret_key, **(extra or {})}
 
 
 def worker_command(target: str) -> list[str]:
-    return [*WORKER_COMMAND, *DEV_WORKER_PRELOAD] if target == "dev" else list(WORKER_COMMAND)
+    """The worker Deployment's command (with the dev overlay's reloader for the dev images)."""
+    argv = manifests.command("nta-dask-worker", "dev" if target == "dev" else None)
+    return [WORKER_NAME if a == "$(POD_NAME)" else a for a in argv]
 
 
 @dataclass
@@ -199,7 +184,7 @@ def start_container_stack(
         run("mongodb", MONGO_STANDIN.tag(None), "nta-mongodb")
         run("flask", IMAGES["nta-flask"].tag(target), "nta-flask")
         run("django", IMAGES["nta-django"].tag(target), "nta-django")
-        run("scheduler", IMAGES["nta-dask"].tag(target), "nta-dask-scheduler", command=SCHEDULER_COMMAND)
+        run("scheduler", IMAGES["nta-dask"].tag(target), "nta-dask-scheduler")  # the image's CMD, as on Kubernetes
         run("worker", IMAGES["nta-dask"].tag(target), "nta-dask-worker", command=worker_command(target))
         # Last: nginx resolves its upstream names when it starts.
         run("nginx", IMAGES["nta-nginx"].tag(target), "nta-nginx", ports={"8080/tcp": ("127.0.0.1", host_port)})

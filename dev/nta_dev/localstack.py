@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import manifests
 from .services import debug_ports, health_paths
 from .tools import port_in_use
 
@@ -104,18 +105,16 @@ def django_secret_key(state_dir: Path) -> str:
 
 
 def environment(cfg: StackConfig) -> dict[str, str]:
-    """The configuration contract, as the local processes see it."""
+    """The configuration contract as the local processes see it: the ConfigMap nta-config of k8s/base (a setting
+    this shell exports wins, e.g. `NTA_AUTH=header ./inv up`), this machine's addresses, the Secret's keys."""
     return {
+        **{key: value for key, value in manifests.config().items() if key not in os.environ},
         "NTA_MONGO_URL": cfg.mongo_url,
-        "NTA_DB_NAME": "nta",
-        "NTA_URL_PREFIX": "/nta",
         "NTA_DASK_SCHEDULER": f"tcp://127.0.0.1:{cfg.port('scheduler')}",
         "NTA_API_URL": f"http://127.0.0.1:{cfg.port('flask')}/nta/rest",
         "DJANGO_SECRET_KEY": django_secret_key(cfg.state_dir),
-        "DJANGO_DEBUG": "0",
         "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
         "NTA_MAX_UPLOAD_MB": str(cfg.max_upload_mb),
-        "NTA_LOG_LEVEL": "INFO",
         "NTA_JOB_LEASE_SECONDS": f"{cfg.lease_seconds:g}",
         "NTA_TEMPLATE_RELOAD": "1",  # Django re-reads templates on each request (gunicorn --reload sees only .py)
         "PYTHONUNBUFFERED": "1",

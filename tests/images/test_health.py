@@ -10,7 +10,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from nta_dev.containers import SCHEDULER_COMMAND
 from nta_dev.images import TARGETS
 
 
@@ -76,7 +75,8 @@ def test_django_answers_healthz(run_container, mongo_network: str, target: str) 
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_dask_scheduler_answers_health(built, run_container, target: str) -> None:
-    scheduler = run_container(f"nta-dask:{target}", command=SCHEDULER_COMMAND, ports={"8787/tcp": ("127.0.0.1", None)})
+    # No command: the image's own CMD, which the scheduler Deployment runs too.
+    scheduler = run_container(f"nta-dask:{target}", ports={"8787/tcp": ("127.0.0.1", None)})
     wait_http_200(scheduler, "8787/tcp", "/nta/dask/health")
 
 

@@ -54,11 +54,17 @@ def test_build_context_is_narrow() -> None:
 
 
 def test_container_stack_runs_the_manifest_commands() -> None:
-    assert containers.SCHEDULER_COMMAND == SCHEDULER_COMMAND
     # Kubernetes names workers after the pod ($(POD_NAME)); the container stack has one worker with a fixed name.
-    assert containers.WORKER_COMMAND[:-1] == WORKER_COMMAND[:-1]
-    assert containers.worker_command("dev") == containers.WORKER_COMMAND + DEV_WORKER_PRELOAD
-    assert containers.worker_command("prod") == containers.WORKER_COMMAND
+    named = [containers.WORKER_NAME if a == "$(POD_NAME)" else a for a in WORKER_COMMAND]
+    assert containers.worker_command("prod") == named
+    assert containers.worker_command("dev") == named + DEV_WORKER_PRELOAD
+
+
+def test_container_stack_runs_the_configmap_settings() -> None:
+    env = containers.environment("not-a-secret")
+    assert env["NTA_DASK_SCHEDULER"] == "tcp://nta-dask-scheduler:8786" and env["NTA_URL_PREFIX"] == "/nta"
+    assert env["NTA_JOB_RETENTION_HOURS"] == "168" and env["NTA_AUTH"] == "off"  # from k8s/base/configmap.yaml
+    assert env["NTA_MONGO_URL"] == "mongodb://nta-mongodb:27017" and env["DJANGO_SECRET_KEY"] == "not-a-secret"
 
 
 def test_apt_sources_deb822_and_one_line(tmp_path: Path) -> None:
@@ -97,7 +103,9 @@ def test_missing_apt_source_names_the_fix(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_the_dask_image_alone_runs_the_scheduler_with_its_reaper() -> None:
-    # A scheduler started from the image without the manifests' command still fails jobs whose worker went silent.
+    # A scheduler started from the image alone still fails jobs whose worker went silent; the Deployment runs this
+    # CMD (it sets no command), and dev and prod inherit it from the deps stage: written once.
     text = re.sub(r"\\\r?\n\s*", " ", DOCKERFILES["nta-dask"].read_text())
     commands = [json.loads(m) for m in re.findall(r"(?m)^CMD (\[.*\])\s*$", text)]
-    assert commands == [SCHEDULER_COMMAND, SCHEDULER_COMMAND]  # dev and prod
+    assert commands == [SCHEDULER_COMMAND]
+    assert text.index("CMD [") < text.index(" AS dev"), "the CMD belongs to the deps stage both targets build on"
