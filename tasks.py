@@ -11,19 +11,22 @@ from pathlib import Path
 
 from invoke import Collection, Context, Exit, task
 
-from nta_dev import apply as applying
-from nta_dev import base_image as offline_base
-from nta_dev import containers as container_stack
-from nta_dev import dashboard as dash
 from nta_dev import doctor as doc
-from nta_dev import images as image_builds
-from nta_dev import kube, metrics, testsuite, tilt
-from nta_dev import logs as podlogs
-from nta_dev import seed as seeding
-from nta_dev import status as stack
-from nta_dev import up as dev_up
+from nta_dev import testsuite
 from nta_dev.cli import OptionalPositionalTask, toolkit_task
-from nta_dev.safety import kubectl_for
+from nta_dev.images import base as offline_base
+from nta_dev.images import build as image_builds
+from nta_dev.kube import apply as applying
+from nta_dev.kube import context as kube
+from nta_dev.kube import dashboard as dash
+from nta_dev.kube import logs as podlogs
+from nta_dev.kube import metrics
+from nta_dev.kube import seed as seeding
+from nta_dev.kube import status as stack
+from nta_dev.kube.safety import kubectl_for
+from nta_dev.stack import containers as container_stack
+from nta_dev.stack import up as dev_up
+from nta_dev.tilt import install as tilt
 
 REPO = Path(__file__).resolve().parent
 CONTEXT_HELP = "kube context to use (default: the current one); a non-local one also needs --yes"
@@ -215,7 +218,7 @@ def cluster_local(c: Context, down: bool = False, merge_kubeconfig: bool = False
                          version=version or None)
     print(f"nta: Kubernetes {started.version} node Ready. export KUBECONFIG={started.kubeconfig}   "
           f"# context {started.context}\n"
-          "nta: then `./inv apply --overlay cluster-local` (images: python -m nta_dev.images --target dev)")
+          "nta: then `./inv apply --overlay cluster-local` (images: python -m nta_dev.images.build --target dev)")
 
 
 @toolkit_task(help={"version": f"Tilt release to build (default {tilt.TILT_VERSION})",

@@ -174,7 +174,7 @@ def main() -> None:
             timed("./inv down --purge", rows, task, cluster.kubeconfig, "down", "--overlay", "cluster-local",
                   "--purge")  # fmt: skip
     if args.tilt:
-        from nta_dev.tiltrun import CI_SUCCESS, Tilt
+        from nta_dev.tilt.run import CI_SUCCESS, Tilt
 
         tilt = Tilt(cluster.kubeconfig, CONTEXT)
         done = timed("tilt ci (build, push, deploy, healthy)", rows, tilt.ci)

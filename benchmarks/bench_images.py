@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from nta_dev.base_image import DEFAULT_TAG, docker_client, ensure_base_image
-from nta_dev.images import IMAGES, TARGETS, build, copy_build_inputs
+from nta_dev.images.base import DEFAULT_TAG, docker_client, ensure_base_image
+from nta_dev.images.build import IMAGES, TARGETS, build, copy_build_inputs
 
 # The file a code-only change touches, per image.
 CODE_FILE = {"nta-flask": "services/flask/src/nta_api/app.py", "nta-django": "services/django/src/nta_web/views.py",

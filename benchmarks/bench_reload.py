@@ -5,7 +5,7 @@
 Levels:
   local       the local stack (./inv up) on a scratch copy of the services' code; the file is written in place.
   containers  the dev images on one Docker network; the file arrives as a tar stream through `docker exec`
-              followed by the run step, as Tilt's live_update delivers it (nta_dev.livesync); the dev images are
+              followed by the run step, as Tilt's live_update delivers it (tests.fixtures.livesync); the dev images are
               built from this checkout first (cached when current).
   tilt        the real `tilt up` on the local cluster (`./inv cluster-local` first): the file is saved in this
               checkout and Tilt's live_update syncs it into the pods; probes go through NodePort 31000 (and a
@@ -30,8 +30,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "dev")]
 
-from nta_dev.localstack import BackgroundStack, StackConfig, free_port_offset  # noqa: E402
-from nta_dev.reload import (  # noqa: E402
+from nta_dev.stack.local import BackgroundStack, StackConfig, free_port_offset  # noqa: E402
+from tests.fixtures.reload import (  # noqa: E402
     EDITS,
     HTTP_SERVICES,
     Deliver,
@@ -97,10 +97,10 @@ def verdict(level: str, service: str, times: list[float]) -> str:
 
 def bench_containers(repeat: int) -> None:
     """The dev images (rebuilt from this checkout when stale; cached otherwise) on one Docker network; each edit
-    is live-updated into every container whose image the Tiltfile syncs it into (nta_dev.livesync)."""
-    from nta_dev.containers import running_container_stack
-    from nta_dev.images import IMAGES, MONGO_STANDIN, build_many
-    from nta_dev.livesync import container_deliver
+    is live-updated into every container whose image the Tiltfile syncs it into (tests.fixtures.livesync)."""
+    from nta_dev.images.build import IMAGES, MONGO_STANDIN, build_many
+    from nta_dev.stack.containers import running_container_stack
+    from tests.fixtures.livesync import container_deliver
 
     build_many([*IMAGES, MONGO_STANDIN.name], ["dev"], log=lambda _line: None)
     with running_container_stack("dev", seed=False) as stack:
@@ -111,8 +111,8 @@ def bench_containers(repeat: int) -> None:
 def bench_tilt(repeat: int) -> None:
     """Real `tilt up` on the running local cluster; every edit is saved in this checkout, Tilt syncs it."""
     from nta_dev.cluster import CONTEXT, kubeconfig_path
-    from nta_dev.cluster.probes import stack_probes
-    from nta_dev.tiltrun import Tilt
+    from nta_dev.tilt.run import Tilt
+    from tests.fixtures.stack_probes import stack_probes
 
     with tempfile.TemporaryDirectory() as tmp:
         session = Tilt(kubeconfig_path(), CONTEXT).up(Path(tmp) / "tilt.log")

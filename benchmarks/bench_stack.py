@@ -25,7 +25,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "dev")]
 
-from nta_dev.localstack import BackgroundStack, StackConfig, free_port_offset  # noqa: E402
+from nta_dev.stack.local import BackgroundStack, StackConfig, free_port_offset  # noqa: E402
 from tests.e2e.client import StackClient  # noqa: E402
 from tests.e2e.data import shipped  # noqa: E402
 

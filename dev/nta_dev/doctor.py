@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ToolkitError
-from .kube import describe, load_kubeconfig
-from .tilt import TILT_VERSION
+from .kube.context import describe, load_kubeconfig
+from .tilt.install import TILT_VERSION
 from .tools import INSTALL_HINTS, find, port_in_use
 
 # The ports of the configuration contract the local stack (and NodePort 31000) listen on.

@@ -38,7 +38,7 @@ def find(tool: str) -> str | None:
         return override
     found = shutil.which(tool)
     if found is None and tool == "tilt":
-        from .tilt import cached_binary
+        from .tilt.install import cached_binary
 
         built = cached_binary()
         found = str(built) if built else None

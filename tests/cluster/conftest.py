@@ -41,8 +41,8 @@ def require_cluster_prereqs() -> None:
 @pytest.fixture(scope="session")
 def base_image() -> str:
     """The offline base image the test pods run (built here when missing: this layer may run before tests/images)."""
-    from nta_dev.base_image import ensure_base_image
     from nta_dev.errors import ToolkitError
+    from nta_dev.images.base import ensure_base_image
 
     try:
         return ensure_base_image(BASE_IMAGE, log=lambda _line: None)

@@ -12,7 +12,7 @@ import pytest
 
 from nta_dev.cluster.pki import CONTEXT, ensure_pki, write_kubeconfig
 from nta_dev.cluster.runtime import merge_into_default
-from nta_dev.kube import is_local_context
+from nta_dev.kube.context import is_local_context
 from tests.fixtures.require import unavailable
 
 

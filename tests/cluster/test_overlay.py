@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from nta_dev.secrets import ensure_secrets_env
+from nta_dev.kube.secrets import ensure_secrets_env
 
 from .conftest import REPO_ROOT, unavailable
 

@@ -26,8 +26,8 @@ import requests
 import yaml
 
 from nta_dev.cluster import Cluster
-from nta_dev.images import IMAGES as STACK_IMAGES
-from nta_dev.images import MONGO_STANDIN, build_many
+from nta_dev.images.build import IMAGES as STACK_IMAGES
+from nta_dev.images.build import MONGO_STANDIN, build_many
 from tests.e2e.client import StackClient
 from tests.e2e.data import enlarged_pos, shipped
 

@@ -26,13 +26,13 @@ from dataclasses import dataclass
 import pytest
 
 from nta_dev.cluster import CONTEXT, Cluster
-from nta_dev.cluster.probes import stack_probes
 from nta_dev.cluster.registry import HOST as REGISTRY
-from nta_dev.reload import EDITS, Probe
-from nta_dev.tiltrun import CI_SUCCESS, Tilt, TiltUp
+from nta_dev.tilt.run import CI_SUCCESS, Tilt, TiltUp
 from nta_dev.tools import find
 from tests.fixtures.dap import DapError, Debugger, http_get, in_background, local_variables, top_frame
+from tests.fixtures.reload import EDITS, Probe
 from tests.fixtures.require import unavailable
+from tests.fixtures.stack_probes import stack_probes
 
 from .conftest import REPO_ROOT, Kubectl, run_inv
 from .helpers import NAMESPACE, NODE_PORT, get, items, pod_states, ready

@@ -1,5 +1,5 @@
 """The e2e suite runs against any stack: `pytest tests/e2e --base-url URL`; without a URL it starts the local stack
-(nta_dev.localstack) on shifted ports with a short job lease and a small upload limit, and stops it afterwards."""
+(nta_dev.stack.local) on shifted ports with a short job lease and a small upload limit, and stops it afterwards."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nta_dev.localstack import StackConfig, free_port_offset
+from nta_dev.stack.local import StackConfig, free_port_offset
 from tests.e2e.client import StackClient
 from tests.fixtures.stack import background_stack
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from nta_dev.localstack import StackConfig, free_port_offset
+from nta_dev.stack.local import StackConfig, free_port_offset
 from tests.e2e.client import StackClient
 from tests.e2e.data import shipped
 from tests.fixtures.require import unavailable

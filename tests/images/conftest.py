@@ -11,8 +11,8 @@ import pytest
 
 @pytest.fixture(scope="session")
 def built(docker_client, base_image: str):
-    """Every image and target built once per session: tag -> nta_dev.images.BuildResult."""
-    from nta_dev.images import IMAGES, MONGO_STANDIN, build
+    """Every image and target built once per session: tag -> nta_dev.images.build.BuildResult."""
+    from nta_dev.images.build import IMAGES, MONGO_STANDIN, build
 
     results = {}
     for spec in [*IMAGES.values(), MONGO_STANDIN]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nta_dev.images import IMAGES, MONGO_STANDIN, TARGETS
+from nta_dev.images.build import IMAGES, MONGO_STANDIN, TARGETS
 
 PY_IMAGES = ("nta-flask", "nta-django", "nta-dask")
 PACKAGES = {"nta-flask": ("nta_api",), "nta-django": ("nta_web", "nta_pipeline"), "nta-dask": ("nta_pipeline",)}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nta_dev.images import IMAGES, SOURCES, build, copy_build_inputs
+from nta_dev.images.build import IMAGES, SOURCES, build, copy_build_inputs
 
 DEPS_STEP = "RUN python3 -c"  # the step installing the requirements derived from the pyproject.toml files
 # A file of each image's own service (the dask image's code is the pipeline's).

@@ -18,8 +18,8 @@ from functools import partial
 
 import pytest
 
-from nta_dev.containers import ContainerStack, start_container_stack, worker_count
-from nta_dev.images import REPO
+from nta_dev.images.build import REPO
+from nta_dev.stack.containers import ContainerStack, start_container_stack, worker_count
 from tests.e2e.client import StackClient
 from tests.e2e.data import enlarged_pos
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from nta_dev.images import TARGETS
+from nta_dev.images.build import TARGETS
 
 
 def wait_http_200(container, port: str, path: str, timeout: float = 60.0) -> None:

@@ -1,6 +1,6 @@
 """The whole stack as containers on one Docker network, smoke-tested through the nginx container.
 
-The full end-to-end suite runs against the same stack: `python -m nta_dev.containers up` prints its URL, then
+The full end-to-end suite runs against the same stack: `python -m nta_dev.stack.containers up` prints its URL, then
 `pytest tests/e2e --base-url URL`.
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from nta_dev.containers import ContainerStack, start_container_stack
-from nta_dev.images import REPO, TARGETS
+from nta_dev.images.build import REPO, TARGETS
+from nta_dev.stack.containers import ContainerStack, start_container_stack
 
 SEED = REPO / "services/flask/seed/reference_seed.csv"
 

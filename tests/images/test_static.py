@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from docker.utils.build import exclude_paths
 
-from nta_dev import base_image, containers
-from nta_dev.images import IMAGES, MONGO_STANDIN, REPO
+from nta_dev.images import base as base_image
+from nta_dev.images.build import IMAGES, MONGO_STANDIN, REPO
+from nta_dev.stack import containers
 from tests.manifests.contract import DEV_WORKER_PRELOAD, SCHEDULER_COMMAND, WORKER_COMMAND
 
 DOCKERFILES = {spec.name: REPO / spec.dockerfile for spec in [*IMAGES.values(), MONGO_STANDIN]}
@@ -33,7 +34,7 @@ def test_dockerfile_has_dev_and_prod_targets_and_no_host_trust_store(name: str) 
     text = DOCKERFILES[name].read_text()
     stages = re.findall(r"^FROM \S+ AS (\S+)$", text, re.M)
     assert {"dev", "prod"} <= set(stages), stages
-    # The host CA is a property of the local base image only (nta_dev.base_image), never of a Dockerfile.
+    # The host CA is a property of the local base image only (nta_dev.images.base), never of a Dockerfile.
     for word in ("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "ca-certificates.crt", "nta-dev/host-ca"):
         assert word not in text, f"{name} Dockerfile mentions {word}"
     prod = text[text.index(" AS prod") :]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from nta_dev.secrets import ensure_secrets_env
+from nta_dev.kube.secrets import ensure_secrets_env
 
 from .contract import OVERLAYS
 

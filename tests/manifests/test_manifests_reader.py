@@ -1,4 +1,4 @@
-"""nta_dev.manifests reads k8s/ for the container stack and the local stack: what it reads must be what kustomize
+"""nta_dev.kube.manifests reads k8s/ for the container stack and the local stack: what it reads must be what kustomize
 renders, so those stacks run the Kubernetes commands and settings."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from nta_dev import manifests
 from nta_dev.errors import ToolkitError
+from nta_dev.kube import manifests
 
 from .conftest import Renderer
 from .test_invariants import _container, _get

@@ -1,4 +1,4 @@
-"""nta_dev.secrets.ensure_secrets_env, and that generated secrets stay out of git."""
+"""nta_dev.kube.secrets.ensure_secrets_env, and that generated secrets stay out of git."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nta_dev.secrets import SECRET_KEYS, ensure_secrets_env
+from nta_dev.kube.secrets import SECRET_KEYS, ensure_secrets_env
 
 from .conftest import REPO_ROOT
 from .contract import OVERLAYS
@@ -62,7 +62,7 @@ def test_missing_overlay_dir(tmp_path: Path) -> None:
 
 def test_cli_prints_path_only(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "nta_dev.secrets", str(tmp_path)], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "nta_dev.kube.secrets", str(tmp_path)], capture_output=True, text=True, check=True
     )
     assert proc.stdout.strip() == str(tmp_path / "secrets.env")
     assert not any(v in proc.stdout + proc.stderr for v in _parse(tmp_path / "secrets.env").values())

@@ -8,7 +8,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from nta_dev.localstack import REPO, BackgroundStack, StackConfig, free_port_offset
+from nta_dev.stack.local import REPO, BackgroundStack, StackConfig, free_port_offset
 from tests.fixtures.stack import background_stack
 
 # What the local stack runs from; copied so the tests edit a scratch tree, never the checkout.

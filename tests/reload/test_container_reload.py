@@ -1,7 +1,7 @@
 """Live update into the running dev containers (Tilt's way: a tar stream through `docker exec`, then the run
 step): Django, Flask, the Dask worker and nginx serve the change without a new container or a new master process.
 
-Images are built by the images layer's code (nta_dev.images.build, cached); a missing Docker engine skips these
+Images are built by the images layer's code (nta_dev.images.build.build, cached); a missing Docker engine skips these
 tests locally and fails them in CI. Bounds are generous; benchmarks/bench_reload.py prints the real timings.
 """
 
@@ -13,10 +13,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from nta_dev.containers import ContainerStack, start_container_stack
-from nta_dev.images import IMAGES, MONGO_STANDIN, REPO, build
-from nta_dev.livesync import LiveSyncError, NeedsRebuild, container_deliver, exec_in, live_update, tilt_rules
-from nta_dev.reload import EDITS, dask_probe, http_probe, measure
+from nta_dev.images.build import IMAGES, MONGO_STANDIN, REPO, build
+from nta_dev.stack.containers import ContainerStack, start_container_stack
+from tests.fixtures.livesync import LiveSyncError, NeedsRebuild, container_deliver, exec_in, live_update, tilt_rules
+from tests.fixtures.reload import EDITS, dask_probe, http_probe, measure
 
 BOUND_S = 30.0
 pytestmark = pytest.mark.filterwarnings("ignore:Mismatched versions found")  # host vs image Python patch level
@@ -143,7 +143,7 @@ def test_a_failed_tar_step_raises_with_tars_output(stack: ContainerStack) -> Non
 
 
 def test_every_sync_target_exists_in_the_running_dev_containers(stack: ContainerStack) -> None:
-    """The Tiltfile's sync() pairs (the table nta_dev.livesync uses) name real paths in the dev images."""
+    """The Tiltfile's sync() pairs (the table tests.fixtures.livesync uses) name real paths in the dev images."""
     rules = tilt_rules()
     checked = 0
     for service, container in stack.containers.items():

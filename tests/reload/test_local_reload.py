@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from nta_dev.reload import EDITS, dask_probe, http_probe, local_deliver, measure
+from tests.fixtures.reload import EDITS, dask_probe, http_probe, local_deliver, measure
 
 BOUND_S = 30.0
 

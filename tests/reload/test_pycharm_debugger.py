@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from nta_dev.localstack import DEBUG_PORTS, free_port_offset
+from nta_dev.stack.local import DEBUG_PORTS, free_port_offset
 from tests.fixtures.dap import http_get, in_background
 from tests.fixtures.pycharm import PyCharmDebugServer
 from tests.reload.conftest import LocalStack, scratch_stack

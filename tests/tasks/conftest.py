@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from invoke import Context
 
-from nta_dev.kube import Kubectl, load_kubeconfig
+from nta_dev.kube.context import Kubectl, load_kubeconfig
 from tests.fixtures.mongo import mongo_url  # noqa: F401  (a real MongoDB-protocol server for seed and doctor)
 
 from .fakes import FAKE_KUBECTL, KUBECONFIG, REPO, FakeKubectl, require_tool, write_script

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from invoke import UnexpectedExit
 
-from nta_dev.apply import apply_overlay, delete_overlay, order_documents
 from nta_dev.errors import ToolkitError
-from nta_dev.kube import Kubectl
+from nta_dev.kube.apply import apply_overlay, delete_overlay, order_documents
+from nta_dev.kube.context import Kubectl
 
 from .fakes import LOCAL, REMOTE, Call, FakeKubectl, assert_context_everywhere
 

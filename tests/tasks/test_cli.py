@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from invoke import Context, MockContext, Result
 
-from nta_dev.kube import load_kubeconfig
+from nta_dev.kube.context import load_kubeconfig
+from nta_dev.stack.up import choose_runner, run_up
 from nta_dev.testsuite import run_e2e
-from nta_dev.up import choose_runner, run_up
 
 from .fakes import LOCAL, REMOTE, recorded, recording_tool, run_inv
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from invoke import Context
 
-from nta_dev.kube import UnknownContext, describe, is_local_context, load_kubeconfig, use_context
+from nta_dev.kube.context import UnknownContext, describe, is_local_context, load_kubeconfig, use_context
 
 from .fakes import LOCAL, MINIKUBE_PROFILE, REMOTE, FakeKubectl, run_inv
 

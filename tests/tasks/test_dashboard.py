@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from nta_dev.dashboard import install_dashboard
 from nta_dev.errors import ToolkitError
-from nta_dev.kube import Kubectl
+from nta_dev.kube.context import Kubectl
+from nta_dev.kube.dashboard import install_dashboard
 
 from .fakes import LOCAL, REMOTE, FakeKubectl, assert_context_everywhere
 

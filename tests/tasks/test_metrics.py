@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from nta_dev.errors import ToolkitError
-from nta_dev.kube import Kubectl
-from nta_dev.metrics import install_metrics_server
+from nta_dev.kube.context import Kubectl
+from nta_dev.kube.metrics import install_metrics_server
 
 from .fakes import LOCAL, MINIKUBE_PROFILE, REMOTE, FakeKubectl, assert_context_everywhere, recorded, recording_tool
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from nta_dev.errors import ToolkitError
-from nta_dev.kube import KubeConfig, UnknownContext, load_kubeconfig
-from nta_dev.safety import UnsafeContext, resolve_target
+from nta_dev.kube.context import KubeConfig, UnknownContext, load_kubeconfig
+from nta_dev.kube.safety import UnsafeContext, resolve_target
 
 from .fakes import LOCAL, REMOTE, FakeKubectl, run_inv
 

@@ -10,8 +10,8 @@ import pytest
 from pymongo import MongoClient
 
 from nta_dev.errors import ToolkitError
-from nta_dev.kube import Kubectl
-from nta_dev.seed import seed_cluster, seed_local
+from nta_dev.kube.context import Kubectl
+from nta_dev.kube.seed import seed_cluster, seed_local
 
 from .fakes import LOCAL, FakeKubectl, assert_context_everywhere
 

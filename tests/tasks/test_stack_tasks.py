@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 from nta_dev.errors import ToolkitError
-from nta_dev.kube import Kubectl
-from nta_dev.logs import SERVICES, logs_args, show_logs
-from nta_dev.secrets import ensure_secrets_env
-from nta_dev.status import show_status, stack_url
+from nta_dev.kube.context import Kubectl
+from nta_dev.kube.logs import SERVICES, logs_args, show_logs
+from nta_dev.kube.secrets import ensure_secrets_env
+from nta_dev.kube.status import show_status, stack_url
 
 from .fakes import LOCAL, REMOTE, FakeKubectl, assert_context_everywhere
 

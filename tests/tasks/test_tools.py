@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from nta_dev import tilt
+from nta_dev.tilt import install as tilt
 
 from .fakes import run_inv, write_script
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 from nta_devserver.debug import Target, parse
 
-from nta_dev.localstack import StackConfig, StackError, processes
+from nta_dev.stack.local import StackConfig, StackError, processes
 
 
 @pytest.mark.parametrize(("value", "target"), [

@@ -63,7 +63,7 @@ def ensure_image(docker: str = "docker", force: bool = False) -> str:
     """``nta-metrics-server:<version>`` in the local engine (binary built once, then only the thin image)."""
     if not force and image_present(docker):
         return IMAGE
-    from ..base_image import ensure_base_image
+    from ..images.base import ensure_base_image
 
     binary = ensure_binary(force)
     base = ensure_base_image(BASE_IMAGE, log=log.info)

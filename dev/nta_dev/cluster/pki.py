@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import ToolkitError
 
-CONTEXT = "nta-local"  # listed as local by nta_dev.kube and the Tiltfile
+CONTEXT = "nta-local"  # listed as local by nta_dev.kube.context and the Tiltfile
 SERVER = "https://127.0.0.1:6443"
 
 

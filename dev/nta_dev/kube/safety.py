@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from invoke import Context
 
-from .errors import ToolkitError
-from .kube import KubeConfig, KubeContext, Kubectl, load_kubeconfig
-from .tools import require
+from ..errors import ToolkitError
+from ..tools import require
+from .context import KubeConfig, KubeContext, Kubectl, load_kubeconfig
 
 
 class UnsafeContext(ToolkitError):

@@ -4,7 +4,7 @@ honcho runs the processes and stops them all on Ctrl-C. Code changes reload: Dja
 `--reload` (the master process stays, workers restart), the Dask worker in place (`--preload nta_devserver.dask`),
 nginx through `watchmedo shell-command` re-rendering its config and running `nginx -s reload`.
 
-    python -m nta_dev.localstack [--port-offset N] [--state-dir DIR]
+    python -m nta_dev.stack.local [--port-offset N] [--state-dir DIR]
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import manifests
-from .services import debug_ports, health_paths
-from .tools import port_in_use
+from ..kube import manifests
+from ..services import debug_ports, health_paths
+from ..tools import port_in_use
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SEED_CSV = REPO / "services" / "flask" / "seed" / "reference_seed.csv"
 # The services' import roots, relative to the source root (the repo, or a copy the reload tests edit).
 SRC_DIRS = ("services/pipeline/src", "services/django/src", "services/flask/src")
@@ -178,7 +178,7 @@ def processes(cfg: StackConfig) -> dict[str, str]:
     # Started as root, nginx workers drop to 'nobody', who cannot use a private state dir (pytest's tmp dirs are
     # 0700) for request bodies; every other local process runs as this user anyway.
     nginx_user = " user root;" if os.geteuid() == 0 else ""
-    reload_nginx = (f"{py} -m nta_dev.localstack --port-offset {cfg.port_offset} --state-dir "
+    reload_nginx = (f"{py} -m nta_dev.stack.local --port-offset {cfg.port_offset} --state-dir "
                     f"{shlex.quote(str(cfg.state_dir))} --source-root {shlex.quote(str(cfg.source_root))} "
                     f"--max-upload-mb {cfg.max_upload_mb} --render-nginx "
                     f"&& {NGINX_BIN} -c {nginx_conf} -s reload")  # fmt: skip
@@ -330,7 +330,7 @@ class BackgroundStack:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> BackgroundStack:
-        cmd = [sys.executable, "-m", "nta_dev.localstack", "--port-offset", str(self.cfg.port_offset),
+        cmd = [sys.executable, "-m", "nta_dev.stack.local", "--port-offset", str(self.cfg.port_offset),
                "--state-dir", str(self.cfg.state_dir), "--source-root", str(self.cfg.source_root),
                "--worker-threads", str(self.cfg.worker_threads),
                "--lease-seconds", f"{self.cfg.lease_seconds:g}",
@@ -440,7 +440,7 @@ def _kill_all(processes: list) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m nta_dev.localstack", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m nta_dev.stack.local", description=__doc__.splitlines()[0])
     parser.add_argument("--port-offset", type=int, default=0, help="add N to every port (nginx 31000+N, ...)")
     parser.add_argument("--state-dir", type=Path, default=REPO / ".local-stack", help="data, logs, rendered config")
     parser.add_argument("--source-root", type=Path, default=REPO, help="run the services' code from this tree")

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ToolkitError
+from ..errors import ToolkitError
 
 Doc = dict[str, Any]
 DOWNLOAD_TIMEOUT_S = 30

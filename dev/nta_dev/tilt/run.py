@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ToolkitError
-from .tools import require
+from ..errors import ToolkitError
+from ..tools import require
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 TILTFILE = REPO / "Tiltfile"
 # Tilt's own words when `tilt ci` ends well.
 CI_SUCCESS = "SUCCESS. All workloads are healthy."

@@ -12,9 +12,9 @@ import shlex
 import time
 from pathlib import Path
 
-from .errors import ToolkitError
-from .kube import Kubectl
-from .tools import require
+from ..errors import ToolkitError
+from ..tools import require
+from .context import Kubectl
 from .yamldocs import add_container_arg, dump, load, parse
 
 METRICS_SERVER_URL = "https://github.com/kubernetes-sigs/metrics-server/releases/download/v0.7.2/components.yaml"
@@ -32,10 +32,10 @@ def install_metrics_server(kubectl: Kubectl, manifest: str | Path | None = None,
         kubectl.c.run(shlex.join([minikube, "addons", "enable", "metrics-server", "-p", ctx.name]),
                       in_stream=False, pty=False)  # fmt: skip
     else:
-        from .cluster import CONTEXT as cluster_context  # here: that package costs ~0.1 s of every task's start-up
+        from ..cluster import CONTEXT as cluster_context  # here: that package costs ~0.1 s of every task's start-up
 
         if manifest is None and ctx.name == cluster_context:
-            from .cluster import metrics_server as built
+            from ..cluster import metrics_server as built
 
             image = built.ensure_image()
             docs = parse(built.render_manifest(), "metrics-server's module manifests")

@@ -1,10 +1,10 @@
 """The stack's container images: one table (Dockerfile, context, targets, tags) and a builder on the docker SDK.
 
-    python -m nta_dev.images [--target dev|prod|all] [--base-image IMAGE] [NAME ...]
+    python -m nta_dev.images.build [--target dev|prod|all] [--base-image IMAGE] [NAME ...]
 
 Used by tests/images, benchmarks/bench_images.py and the invoke tasks. Tags follow the overlays: target `dev` ->
 `nta-<svc>:dev` (k8s/overlays/dev), target `prod` -> `nta-<svc>:prod` (k8s/overlays/aws). Without --base-image the
-images build FROM the offline base `nta-base:bookworm` (built first if missing, see nta_dev.base_image); pass
+images build FROM the offline base `nta-base:bookworm` (built first if missing, see nta_dev.images.base); pass
 `--base-image python:3.11.13-slim-bookworm` (the Dockerfiles' default) where a registry is reachable.
 
 The SDK drives Docker's classic builder, so the Dockerfiles avoid BuildKit-only syntax (RUN --mount, heredocs).
@@ -22,11 +22,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .base_image import DEFAULT_TAG as LOCAL_BASE
-from .base_image import docker_client, ensure_base_image
-from .errors import ToolkitError, entry_point
+from ..errors import ToolkitError, entry_point
+from .base import DEFAULT_TAG as LOCAL_BASE
+from .base import docker_client, ensure_base_image
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 TARGETS = ("dev", "prod")
 
 
@@ -183,7 +183,7 @@ def build_many(
 
 @entry_point
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m nta_dev.images", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m nta_dev.images.build", description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help=f"images (default: all of {', '.join(IMAGES)})")
     parser.add_argument("--target", choices=(*TARGETS, "all"), default="dev", help="Dockerfile target (default dev)")
     parser.add_argument("--base-image", default=None, help=f"BASE_IMAGE build arg (default {LOCAL_BASE}, built "

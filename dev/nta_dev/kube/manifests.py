@@ -13,10 +13,10 @@ from pathlib import Path
 
 import yaml
 
-from .errors import ToolkitError
+from ..errors import ToolkitError
 from .yamldocs import Doc, load
 
-K8S = Path(__file__).resolve().parents[2] / "k8s"
+K8S = Path(__file__).resolve().parents[3] / "k8s"
 COMMAND = "/spec/template/spec/containers/0/command"
 
 
@@ -46,7 +46,7 @@ def command(deployment: str, overlay: str | None = None) -> list[str]:
         if op.get("path") == f"{COMMAND}/-" and op.get("op") == "add":
             argv.append(str(op["value"]))
         elif str(op.get("path", "")).startswith(COMMAND):
-            raise ToolkitError(f"k8s/overlays/{overlay}: nta_dev.manifests reads only `add` at {COMMAND}/- for "
+            raise ToolkitError(f"k8s/overlays/{overlay}: nta_dev.kube.manifests reads only `add` at {COMMAND}/- for "
                                f"{deployment}'s command, not {op}")  # fmt: skip
     return argv
 

@@ -1,6 +1,6 @@
 """Real Tilt, built from its Go module source with the local Go toolchain and cached outside the clone by version.
 
-    python -m nta_dev.tilt [--version 0.37.6] [--link DIR]     # build once, print the binary's path
+    python -m nta_dev.tilt.install [--version 0.37.6] [--link DIR]     # build once, print the binary's path
 
 `go install github.com/tilt-dev/tilt/cmd/tilt@VERSION` is refused because Tilt's go.mod has `replace`
 directives, which only the main module may have. So the module is downloaded from the Go module proxy and
@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import ToolkitError, entry_point
+from ..errors import ToolkitError, entry_point
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ PLACEHOLDER = """<!doctype html>
 <html><head><meta charset="utf-8"><title>Tilt (no web UI)</title></head>
 <body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
 <h1>Tilt {version}, built from source without its web UI</h1>
-<p>This Tilt binary was built by <code>nta_dev.tilt</code> from the Go module source, which does not ship the
+<p>This Tilt binary was built by <code>nta_dev.tilt.install</code> from the Go module source, which does not ship the
 web UI's compiled assets. Everything else works: the terminal UI (<code>tilt up</code>, then <kbd>s</kbd> to
 stream logs), <code>tilt ci</code>, and the API:</p>
 <pre>tilt get uiresources          # every resource and its status
@@ -164,7 +164,7 @@ def link(binary: Path, bin_dir: Path) -> Path:
 
 @entry_point
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m nta_dev.tilt", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m nta_dev.tilt.install", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", default=TILT_VERSION, help=f"Tilt release to build (default {TILT_VERSION})")
     parser.add_argument("--link", type=Path, help="also symlink the binary into this folder (e.g. .venv/bin)")
     args = parser.parse_args(argv)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ToolkitError
-from .kube import Kubectl
+from ..errors import ToolkitError
+from .context import Kubectl
 from .yamldocs import Doc, add_container_arg, dump, load
 
 DASHBOARD_URL = "https://raw.githubusercontent.com/kubernetes/dashboard/v2.7.0/aio/deploy/recommended.yaml"
@@ -68,7 +68,7 @@ def viewer_objects(namespace: str) -> list[Doc]:
 def install_dashboard(kubectl: Kubectl, manifest: str | Path | None = None, headlamp: bool = False) -> DashboardAccess:
     """Apply the UI's manifest (skip-login only on a local context) and the viewer account; print how to log in."""
     ctx = kubectl.context
-    from .cluster import CONTEXT as cluster_context  # here: that package costs ~0.1 s of every task's start-up
+    from ..cluster import CONTEXT as cluster_context  # here: that package costs ~0.1 s of every task's start-up
 
     if manifest is None and ctx.name == cluster_context:
         raise ToolkitError(NO_UI_ON_CLUSTER_LOCAL.format(context=cluster_context))

@@ -16,11 +16,11 @@ from typing import Any, BinaryIO
 
 from invoke import Context, Result, UnexpectedExit
 
-from .errors import ToolkitError
-from .tools import require
+from ..errors import ToolkitError
+from ..tools import require
 
 # Contexts created by local cluster tools: one list in dev/local-contexts.yaml, which the Tiltfile reads too.
-LOCAL_CONTEXTS_FILE = Path(__file__).resolve().parents[1] / "local-contexts.yaml"
+LOCAL_CONTEXTS_FILE = Path(__file__).resolve().parents[2] / "local-contexts.yaml"
 # minikube names a context after its profile, so a profile "dev" is recognised by this kubeconfig extension.
 MINIKUBE_PROVIDER = "minikube.sigs.k8s.io"
 EXTRA_LOCAL_ENV = "NTA_LOCAL_CONTEXTS"  # comma-separated names the developer declares local

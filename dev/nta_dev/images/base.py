@@ -1,6 +1,6 @@
 """Build the offline base image `nta-base:bookworm` for machines that reach no container registry.
 
-    python -m nta_dev.base_image [--tag nta-base:bookworm] [--force] [--fresh]
+    python -m nta_dev.images.base [--tag nta-base:bookworm] [--force] [--fresh]
 
 The service Dockerfiles take `ARG BASE_IMAGE` (default: the pinned official python slim image) and need only
 `python3` with venv from it. Where no registry is reachable, this module makes a stand-in:
@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .errors import ToolkitError, entry_point
+from ..errors import ToolkitError, entry_point
 
 DEFAULT_TAG = "nta-base:bookworm"
 SUITE = "bookworm"
@@ -138,7 +138,7 @@ def build_rootfs_tarball(mirror: str, *, fresh: bool = False, log=print) -> Path
     if not shutil.which("debootstrap"):
         raise BaseImageError("debootstrap is not installed: run `apt-get install -y debootstrap` (as root)")
     if os.geteuid() != 0:
-        raise BaseImageError("debootstrap needs root: run `sudo .venv/bin/python -m nta_dev.base_image`")
+        raise BaseImageError("debootstrap needs root: run `sudo .venv/bin/python -m nta_dev.images.base`")
     target.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(dir=target.parent, prefix="rootfs-") as tmp:
@@ -247,7 +247,7 @@ def ensure_base_image(tag: str = DEFAULT_TAG, *, force: bool = False, fresh: boo
 
 @entry_point
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m nta_dev.base_image", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m nta_dev.images.base", description=__doc__.split("\n\n")[0])
     parser.add_argument("--tag", default=DEFAULT_TAG, help=f"image tag to create (default {DEFAULT_TAG})")
     parser.add_argument("--force", action="store_true", help="rebuild the image even if the tag exists")
     parser.add_argument("--fresh", action="store_true", help="also re-run debootstrap instead of the cached rootfs")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .errors import ToolkitError
-from .kube import Kubectl
+from ..errors import ToolkitError
+from .context import Kubectl
 
 # service name -> the app.kubernetes.io/name label its pods carry (k8s/base)
 SERVICES = {

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from .errors import ToolkitError
-from .kube import Kubectl
+from ..errors import ToolkitError
+from .context import Kubectl
 from .secrets import SECRETS_FILENAME, ensure_secrets_env
 from .yamldocs import Doc, dump, parse
 

@@ -1,6 +1,6 @@
 """Create the gitignored ``secrets.env`` that a kustomize overlay turns into the ``nta-secrets`` Secret.
 
-Run as ``python -m nta_dev.secrets k8s/overlays/dev`` (not as a file path: this module's name would
+Run as ``python -m nta_dev.kube.secrets k8s/overlays/dev`` (not as a file path: this module's name would
 then shadow the standard library's ``secrets``).
 """
 
@@ -77,7 +77,7 @@ def ensure_secrets_env(overlay_dir: Path) -> Path:
 
 def main(argv: list[str]) -> int:
     if not argv:
-        print("usage: python -m nta_dev.secrets OVERLAY_DIR...", file=sys.stderr)
+        print("usage: python -m nta_dev.kube.secrets OVERLAY_DIR...", file=sys.stderr)
         return 2
     for arg in argv:
         print(ensure_secrets_env(Path(arg)))  # the path only, never the values

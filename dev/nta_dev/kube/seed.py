@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import ToolkitError
-from .kube import Kubectl
+from ..errors import ToolkitError
+from .context import Kubectl
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SEED_CSV = REPO / "services" / "flask" / "seed" / "reference_seed.csv"
 FLASK_WORKLOAD = "deploy/nta-flask"
 LOADER = "nta-load-reference"  # console script of nta_api (services/flask)

@@ -1,7 +1,7 @@
 """The whole NTA stack as containers on one Docker network (docker SDK), reachable through nginx on a host port.
 
-    python -m nta_dev.containers up [--target dev|prod] [--port N] [--build]   # prints the base URL
-    python -m nta_dev.containers down [STACK_ID ...]                          # default: every stack it started
+    python -m nta_dev.stack.containers up [--target dev|prod] [--port N] [--build]   # prints the base URL
+    python -m nta_dev.stack.containers down [STACK_ID ...]                          # default: every stack it started
 
 Containers: the MongoDB stand-in (nta-mongo-standin), flask, django, the Dask scheduler and one worker, nginx.
 Each joins the stack's own network under the Kubernetes Service name (nta-mongodb, nta-flask, ...), so the images
@@ -25,11 +25,11 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from . import manifests
-from .base_image import docker_client
-from .errors import ToolkitError, entry_point
-from .images import IMAGES, MONGO_STANDIN, build_many
-from .services import health_paths
+from ..errors import ToolkitError, entry_point
+from ..images.base import docker_client
+from ..images.build import IMAGES, MONGO_STANDIN, build_many
+from ..kube import manifests
+from ..services import health_paths
 
 LABEL = "org.nta.stack"
 MONGO_URL = "mongodb://nta-mongodb:27017"
@@ -162,7 +162,7 @@ def start_container_stack(
             missing.append(tag)
     if missing:
         raise ContainerStackError(f"images missing: {', '.join(missing)}; build them with "
-                                  f"`python -m nta_dev.images --target {target} nta-mongo-standin "
+                                  f"`python -m nta_dev.images.build --target {target} nta-mongo-standin "
                                   f"{' '.join(IMAGES)}` (or pass build=True / --build)")  # fmt: skip
     stack_id = f"nta-{secrets.token_hex(4)}"
     labels = {LABEL: stack_id}
@@ -229,7 +229,7 @@ def remove_stacks(stack_ids: list[str] | None = None) -> list[str]:
 
 @entry_point
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m nta_dev.containers", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m nta_dev.stack.containers", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start a stack and print its base URL (it keeps running)")
     up.add_argument("--target", choices=("dev", "prod"), default="dev")
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.command == "up":
         stack = start_container_stack(args.target, host_port=args.port, build=args.build, log=print)
-        print(f"{stack.base_url}\n(stop with: python -m nta_dev.containers down {stack.stack_id})")
+        print(f"{stack.base_url}\n(stop with: python -m nta_dev.stack.containers down {stack.stack_id})")
     else:
         for name in remove_stacks(args.stack_ids or None):
             print(f"removed {name}")

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from invoke import Context
 
-from .errors import ToolkitError
-from .kube import KubeConfig, load_kubeconfig
-from .services import debug_ports
-from .tools import find
+from ..errors import ToolkitError
+from ..kube.context import KubeConfig, load_kubeconfig
+from ..services import debug_ports
+from ..tools import find
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def choose_runner(cfg: KubeConfig, tilt: str | None, tiltfile: Path, force_local: bool = False) -> tuple[str, str]:
@@ -64,7 +64,7 @@ def run_up(c: Context, force_local: bool = False, port_offset: int = 0, tiltfile
         result = c.run(shlex.join(argv), pty=interactive, in_stream=None if interactive else False, warn=True)
         return result.exited
     print(f"nta: starting the local stack (no cluster) because {why}", flush=True)
-    from .localstack import StackConfig, StackError, run_local_stack
+    from .local import StackConfig, StackError, run_local_stack
 
     try:
         return run_local_stack(StackConfig(port_offset=port_offset, debug=tuple(debug), debugger=debugger))

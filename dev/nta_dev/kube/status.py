@@ -6,9 +6,9 @@ import json
 import shlex
 from typing import Any
 
-from .errors import ToolkitError
-from .kube import Kubectl
-from .tools import find
+from ..errors import ToolkitError
+from ..tools import find
+from .context import Kubectl
 
 URL_PREFIX = "/nta/"  # NTA_URL_PREFIX of the configuration contract
 NGINX_SERVICE = "nta-nginx"
