@@ -36,3 +36,5 @@ def test_gunicorn_reads_the_dev_flags_from_the_config_module(config: str, timeou
     assert {k: settings[k] for k in wanted} == {
         "reload": True, "workers": 1, "threads": 8, "graceful_timeout": 5, "timeout": timeout, "accesslog": "-",
         "bind": ["127.0.0.1:1"]}  # fmt: skip
+    for hook in ("worker_int", "worker_exit", "post_worker_init"):  # ours, not gunicorn's no-op defaults
+        assert settings[hook] == f"nta_devserver.gunicorn.{hook}", settings[hook]

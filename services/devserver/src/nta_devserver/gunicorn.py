@@ -17,6 +17,10 @@ from typing import Any
 
 from .debug import connect_worker
 
+# What a config module takes with `from nta_devserver.gunicorn import *`: gunicorn reads these names there.
+__all__ = ["reload", "workers", "threads", "graceful_timeout", "control_socket_disable", "accesslog",
+           "worker_int", "worker_exit", "post_worker_init"]
+
 # One worker with threads: on 2 cores a reload re-imports one process, not two.
 reload = True
 workers = 1

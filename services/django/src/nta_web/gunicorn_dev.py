@@ -7,18 +7,8 @@ nta_pipeline is imported (a test checks): every reload still runs fresh project 
 """
 
 from nta_devserver.debug import start_from_env
-from nta_devserver.gunicorn import (  # noqa: F401  (gunicorn reads its settings and hooks here)
-    accesslog,
-    control_socket_disable,
-    graceful_timeout,
-    post_worker_init,
-    preload,
-    reload,
-    threads,
-    worker_exit,
-    worker_int,
-    workers,
-)
+from nta_devserver.gunicorn import *  # noqa: F403  (the dev settings and hooks, read by gunicorn)
+from nta_devserver.gunicorn import preload
 
 timeout = 120  # a large upload's validation and storage, as in the prod image
 

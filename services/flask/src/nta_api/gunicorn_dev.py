@@ -7,18 +7,8 @@ worker stop at once; NTA_DEBUG runs a debugger (nta_devserver.debug).
 """
 
 from nta_devserver.debug import start_from_env
-from nta_devserver.gunicorn import (  # noqa: F401  (gunicorn reads its settings and hooks here)
-    accesslog,
-    control_socket_disable,
-    graceful_timeout,
-    post_worker_init,
-    preload,
-    reload,
-    threads,
-    worker_exit,
-    worker_int,
-    workers,
-)
+from nta_devserver.gunicorn import *  # noqa: F403  (the dev settings and hooks, read by gunicorn)
+from nta_devserver.gunicorn import preload
 
 preload("flask", "werkzeug.serving", "jinja2", "numpy", "pymongo", "gridfs")
 start_from_env(forks_workers=True)
