@@ -12,7 +12,7 @@ import pytest
 
 from nta_dev.images.build import IMAGES, SOURCES, build, copy_build_inputs
 
-DEPS_STEP = "RUN python3 -c"  # the step installing the requirements derived from the pyproject.toml files
+DEPS_STEP = "RUN python3 services/requirements.py"  # installs what the pyproject.toml files require
 # A file of each image's own service (the dask image's code is the pipeline's).
 CODE_FILE = {"nta-flask": "services/flask/src/nta_api/app.py", "nta-django": "services/django/src/nta_web/views.py",
              "nta-dask": "services/pipeline/src/nta_pipeline/runner.py"}  # fmt: skip
