@@ -132,14 +132,15 @@ def render_nginx_conf(cfg: StackConfig) -> str:
         NTA_STATIC_ROOT=str(static), NTA_ERROR_ROOT=str(cfg.nginx_dir / "errors"),
         NTA_MAX_UPLOAD_MB=cfg.max_upload_mb, NTA_RUN_DIR=str(cfg.state_dir / "nginx"),
         # Switches, as docker-entrypoint.sh defaults them; extra_env sets them like a ConfigMap would.
-        NTA_DASK_DASHBOARD=_switch(cfg, "NTA_DASK_DASHBOARD", "on"),
-        NTA_TRUST_FORWARDED_PROTO=_switch(cfg, "NTA_TRUST_FORWARDED_PROTO", "off"),
+        NTA_DASK_DASHBOARD=_switch(cfg, "NTA_DASK_DASHBOARD"),
+        NTA_TRUST_FORWARDED_PROTO=_switch(cfg, "NTA_TRUST_FORWARDED_PROTO"),
     )  # fmt: skip
 
 
-def _switch(cfg: StackConfig, name: str, default: str) -> str:
+def _switch(cfg: StackConfig, name: str) -> str:
     # The environment too: the re-render on a template change (--render-nginx) runs with the stack's environment.
-    value = cfg.extra_env.get(name) or os.environ.get(name) or default
+    # Default: the ConfigMap's value, as for every other setting (environment()).
+    value = cfg.extra_env.get(name) or os.environ.get(name) or manifests.config()[name]
     if value not in ("on", "off"):
         raise StackError(f"{name} must be on or off, got {value!r}")
     return value
@@ -250,7 +251,7 @@ def check_prerequisites(cfg: StackConfig) -> None:
 def health_urls(cfg: StackConfig) -> dict[str, str]:
     base = cfg.base_url
     # With NTA_DASK_DASHBOARD=off nginx answers 404 there: ask the scheduler's dashboard port itself.
-    dask = base if _switch(cfg, "NTA_DASK_DASHBOARD", "on") == "on" else f"http://127.0.0.1:{cfg.port('dashboard')}"
+    dask = base if _switch(cfg, "NTA_DASK_DASHBOARD") == "on" else f"http://127.0.0.1:{cfg.port('dashboard')}"
     return {service: (dask if service == "dask" else base) + path for service, path in health_paths().items()}
 
 
