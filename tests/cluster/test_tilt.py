@@ -204,7 +204,7 @@ def test_a_breakpoint_survives_a_live_update(up: TiltUp, kubectl: Kubectl) -> No
         frame = top_frame(session, stopped["threadId"])
         assert (frame["name"], frame["line"], frame["source"]["path"]) == ("healthz", line, str(views)), frame
         assert "WSGIRequest" in local_variables(session, frame["id"])["request"]
-        session.request("continue", {"threadId": stopped["threadId"]})
+        session.resume(stopped["threadId"], answer)
         assert answer.result(timeout=SERVE_TIMEOUT_S) == "ok\n"
 
         sessions = len(debugger.sessions)
@@ -213,9 +213,9 @@ def test_a_breakpoint_survives_a_live_update(up: TiltUp, kubectl: Kubectl) -> No
             debugger.wait_sessions(sessions + 1, timeout=SERVE_TIMEOUT_S)  # Tilt synced, gunicorn forked, followed
             answer = in_background(http_get, url)
             session, stopped = debugger.stopped(timeout=SERVE_TIMEOUT_S, unless=answer)
-        frame = top_frame(session, stopped["threadId"])
-        assert (frame["name"], frame["line"]) == ("healthz", line), frame
-        session.request("continue", {"threadId": stopped["threadId"]})
+            frame = top_frame(session, stopped["threadId"])
+            assert (frame["name"], frame["line"]) == ("healthz", line), frame
+            session.resume(stopped["threadId"], answer)
         assert answer.result(timeout=SERVE_TIMEOUT_S) == "ok via tilt\n"  # the stop was in the new code's request
     finally:
         views.write_text(original)

@@ -42,7 +42,7 @@ def stop_and_continue(debugger: Debugger, function: str, line: int, pending: Any
     assert (frame["name"], frame["line"]) == (function, line), frame
     variables = local_variables(session, frame["id"])
     constants = evaluate(session, frame["id"], f"str(__import__('inspect').unwrap({function}).__code__.co_consts)")
-    session.request("continue", {"threadId": stopped["threadId"]})
+    session.resume(stopped["threadId"], pending)
     return variables, constants
 
 
