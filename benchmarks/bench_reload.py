@@ -4,15 +4,12 @@
 
 Levels:
   local       the local stack (./inv up) on a scratch copy of the services' code; the file is written in place.
-  containers  the dev images on one Docker network; the file arrives as a tar stream through `docker exec`
-              followed by the run step, as Tilt's live_update delivers it (tests.fixtures.livesync); the dev images are
-              built from this checkout first (cached when current).
   tilt        the real `tilt up` on the local cluster (`./inv cluster-local` first): the file is saved in this
               checkout and Tilt's live_update syncs it into the pods; probes go through NodePort 31000 (and a
               port-forward to the scheduler). Started here and stopped after (the stack stays deployed).
               `--level all` includes it only when that cluster is running.
 Targets (p50, printed beside each line): local Django and Flask <= 0.3 s, the worker <= 0.6 s; through real Tilt
-<= 0.8 s. Containers have no target of their own: they show what the transport costs without Tilt.
+<= 0.8 s. Live update into containers is measured only through the real Tilt: no imitation of it is kept.
 """
 
 from __future__ import annotations
@@ -23,7 +20,6 @@ import statistics
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -95,19 +91,6 @@ def verdict(level: str, service: str, times: list[float]) -> str:
     return f"  target <= {target:.1f} s: {'met' if p50 <= target else f'missed by {p50 - target:.2f} s'}"
 
 
-def bench_containers(repeat: int) -> None:
-    """The dev images (rebuilt from this checkout when stale; cached otherwise) on one Docker network; each edit
-    is live-updated into every container whose image the Tiltfile syncs it into (tests.fixtures.livesync)."""
-    from nta_dev.images.build import IMAGES, MONGO_STANDIN, build_many
-    from nta_dev.stack.containers import running_container_stack
-    from tests.fixtures.livesync import container_deliver
-
-    build_many([*IMAGES, MONGO_STANDIN.name], ["dev"], log=lambda _line: None)
-    with running_container_stack("dev", seed=False) as stack:
-        run_level("containers", repeat, stack.base_url, f"tcp://{stack.address('scheduler')}:8786",
-                  container_deliver(stack.containers.values()), lambda path: (REPO / path).read_text())  # fmt: skip
-
-
 def bench_tilt(repeat: int) -> None:
     """Real `tilt up` on the running local cluster; every edit is saved in this checkout, Tilt syncs it."""
     from nta_dev.cluster import CONTEXT, kubeconfig_path
@@ -126,15 +109,12 @@ def bench_tilt(repeat: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--level", choices=["local", "containers", "tilt", "all"], default="all")
+    parser.add_argument("--level", choices=["local", "tilt", "all"], default="all")
     parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args()
-    warnings.filterwarnings("ignore", "Mismatched versions found")  # containers: host vs image Python patch level
     print("level       service  save -> new code answering")
     if args.level in ("local", "all"):
         bench_local(args.repeat)
-    if args.level in ("containers", "all"):
-        bench_containers(args.repeat)
     if args.level == "tilt" or (args.level == "all" and _cluster_running()):
         bench_tilt(args.repeat)
 

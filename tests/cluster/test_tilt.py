@@ -2,7 +2,8 @@
 
 `tilt ci` (build every image FROM the offline base, push to the cluster's registry, deploy, seed) -> all healthy;
 then `tilt up` in the background: a saved Django view, Flask handler, pipeline module, nginx template and static
-file are each served by the running pods (same pod names, no restart), a debugger's breakpoint in Django stops
+file are each served by the running pods (same pod names, no restart), a broken nginx template fails the
+live update while nginx serves on, a debugger's breakpoint in Django stops
 before and after a live update, the e2e suite passes through NodePort 31000 meanwhile, a Dockerfile change
 rebuilds the image and replaces the pod, `tilt down` removes the stack (keeping
 MongoDB's data, as `./inv down` does) and `tilt down --delete-namespaces` the rest.
@@ -174,6 +175,39 @@ def test_a_saved_file_is_served_by_the_same_pods(up: TiltUp, probes: dict[str, P
     wait_for(lambda: probe("") and not probe(token), f"{service}: the original {edit.path} served again")
     print(f"\ntilt live update {service}: served {seconds:.2f} s after the save")
     assert pod_states(kubectl) == before  # same pods, no container restarted
+
+
+def newest_build(up: TiltUp, resource: str) -> dict:
+    """The resource's latest build or live update in Tilt's API ({} before the first): startTime, error, ..."""
+    history = up.resources().get(resource, {}).get("buildHistory") or [{}]
+    return history[0]
+
+
+def test_a_broken_nginx_template_fails_the_live_update_and_nginx_serves_on(up: TiltUp, probes: dict[str, Probe],
+                                                                          kubectl: Kubectl) -> None:  # fmt: skip
+    """A typo in the template: Tilt syncs it, the run step (`nta-nginx-reload`: render, `nginx -t`, reload) fails,
+    Tilt reports the failure with nginx's own message, and the running config keeps serving; the fix then goes
+    live the same way. No pod is replaced."""
+    path = REPO_ROOT / "services/nginx/nginx.conf.template"
+    original = path.read_text()
+    before, started = pod_states(kubectl), newest_build(up, "nta-nginx").get("startTime")
+    try:
+        path.write_text(original.replace("server {", "server {\n    no_such_directive on;", 1))
+        wait_for(lambda: newest_build(up, "nta-nginx").get("startTime") not in (None, started)
+                 and newest_build(up, "nta-nginx").get("finishTime"), "Tilt's live update of the broken template")
+        failed = newest_build(up, "nta-nginx")
+        assert failed.get("error"), failed  # the update is reported as failed, not as done
+        logs = up.api("logs", "nta-nginx").stdout
+        assert "no_such_directive" in logs, logs[-3000:]  # nginx -t's message reaches the developer
+        assert probes["nginx"](""), "nginx stopped serving after the failed reload"
+    finally:
+        path.write_text(original)
+    failed_at = newest_build(up, "nta-nginx").get("startTime")
+    wait_for(lambda: newest_build(up, "nta-nginx").get("startTime") != failed_at
+             and newest_build(up, "nta-nginx").get("finishTime"), "Tilt's live update of the fixed template")
+    assert not newest_build(up, "nta-nginx").get("error"), newest_build(up, "nta-nginx")
+    assert probes["nginx"]("")
+    assert pod_states(kubectl) == before
 
 
 def test_the_e2e_suite_passes_while_tilt_up_runs(up: TiltUp, cluster: Cluster) -> None:
