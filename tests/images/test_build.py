@@ -7,7 +7,9 @@ import pytest
 from nta_dev.images.build import IMAGES, MONGO_STANDIN, TARGETS
 
 PY_IMAGES = ("nta-flask", "nta-django", "nta-dask")
-PACKAGES = {"nta-flask": ("nta_api",), "nta-django": ("nta_web", "nta_pipeline"), "nta-dask": ("nta_pipeline",)}
+# nta-flask holds nta_pipeline too (its stdlib-only limits and identity), installed without its dependencies.
+PACKAGES = {"nta-flask": ("nta_api", "nta_pipeline"), "nta-django": ("nta_web", "nta_pipeline"),
+            "nta-dask": ("nta_pipeline",)}
 TAGS = [f"{name}:{target}" for name in IMAGES for target in TARGETS] + [MONGO_STANDIN.tag(None)]
 
 
@@ -48,6 +50,18 @@ def test_dev_code_is_editable_and_writable_by_the_app_user(built, docker_client,
         # Tilt syncs files into the container as the app user: the source tree must be writable by it.
         folder = path.rsplit("/", 1)[0]
         assert sh(docker_client, f"{name}:dev", f"touch {folder}/_probe.py && echo ok") == "ok"
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_flask_runs_the_shared_modules_without_the_pipelines_dependencies(built, docker_client, target: str) -> None:
+    # nta_api uses nta_pipeline's limits and identity themselves (no fallback copy), and the package came in
+    # with --no-deps: none of the workflow's libraries are installed.
+    script = ("import importlib.util, nta_api.app, nta_api.jobs, nta_pipeline.identity, nta_pipeline.limits; "
+              "print(nta_api.app.Limits is nta_pipeline.limits.Limits, "
+              "nta_api.jobs.user_from is nta_pipeline.identity.user_from); "
+              "print([m for m in ('pandas', 'matplotlib', 'xlsxwriter') if importlib.util.find_spec(m)])")  # fmt: skip
+    out = sh(docker_client, f"nta-flask:{target}", f'python -c "{script}"')
+    assert out.splitlines() == ["True True", "[]"], out
 
 
 @pytest.mark.parametrize("name", ["nta-django", "nta-flask", "nta-dask"])

@@ -42,7 +42,7 @@ def test_build_context_filters(result: TiltResult) -> None:
     """Tilt narrows each context by only= and by the repo's .dockerignore, which the sync checks rely on."""
     flask = result.images()["nta-flask"]
     assert flask.context == result.root
-    assert flask.only == ["services/flask", "services/devserver", "services/requirements.py"]
+    assert flask.only == ["services/flask", "services/pipeline", "services/devserver", "services/requirements.py"]
     assert any(d.is_dockerignore for d in flask.ignores)
 
 

@@ -55,7 +55,7 @@ IMAGES: dict[str, ImageSpec] = {
 MONGO_STANDIN = ImageSpec("nta-mongo-standin", "dev/mongo-standin/Dockerfile", "dev/mongo-standin", (None,))
 # Service sources per image: a change under these (outside pyproject.toml) must not invalidate the deps layer.
 SOURCES: dict[str, tuple[str, ...]] = {
-    "nta-flask": ("services/flask/src",),
+    "nta-flask": ("services/flask/src", "services/pipeline/src"),
     "nta-django": ("services/django/src", "services/pipeline/src"),
     "nta-dask": ("services/pipeline/src",),
     "nta-nginx": ("services/nginx", "services/django/src/nta_web/static"),

@@ -6,23 +6,35 @@ MongoDB), and Django's auth (login views, RemoteUserBackend too) stores users in
 to the same identity, which a header gives it without sharing Django's sessions; and an identity provider behind
 the proxy brings single sign-on, MFA and lockout that a password form here would have to reimplement.
 The header is trusted only because nothing reaches nginx except through the proxy (README "Access and TLS").
+The rules themselves (modes, header names, what a user name may be) are nta_pipeline.identity's, shared with Flask.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from nta_pipeline.identity import AuthConfig, Unauthenticated, user_from
+
 log = logging.getLogger("nta_web")
 
 OFF_NOTICE = "authentication off: local only"
-# An identity is printable text of bounded length; anything else is not something a proxy would send.
-_IDENTITY = re.compile(r"[^\x00-\x1f\x7f]{1,256}")
+
+
+@lru_cache(maxsize=8)
+def _config(mode: str, header: str) -> AuthConfig:
+    # Built from the flat settings (override_settings in tests changes those), validated once per combination.
+    return AuthConfig(mode=mode, header=header)
+
+
+def config() -> AuthConfig:
+    """This process's authentication settings (NTA_AUTH, NTA_AUTH_HEADER), as nta_pipeline.identity reads them."""
+    return _config(settings.NTA_AUTH, settings.NTA_AUTH_HEADER)
 
 
 def announce() -> None:
@@ -51,18 +63,17 @@ class IdentityHeaderMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.nta_user = None  # type: ignore[attr-defined]
         # Probes (kubelet, nginx) come from inside the cluster, without a user.
-        if settings.NTA_AUTH == "header" and request.path != f"{settings.NTA_URL_PREFIX}/healthz":
-            header = settings.NTA_AUTH_HEADER
-            value = request.headers.get(header, "").strip()
-            if not _IDENTITY.fullmatch(value):
-                return unauthorized(request, header)
-            request.nta_user = value  # type: ignore[attr-defined]
+        if settings.NTA_AUTH != "off" and request.path != f"{settings.NTA_URL_PREFIX}/healthz":
+            try:
+                request.nta_user = user_from(request.headers.get, config())  # type: ignore[attr-defined]
+            except Unauthenticated as exc:
+                return unauthorized(request, str(exc))
         return self.get_response(request)
 
 
-def unauthorized(request: HttpRequest, header: str) -> HttpResponse:
-    log.warning("401 on %s: no valid %s header (is the request coming through the auth proxy?)", request.path[:200],
-                header)  # fmt: skip
+def unauthorized(request: HttpRequest, reason: str) -> HttpResponse:
+    log.warning("401 on %s: %s (is the request coming through the auth proxy?)", request.path[:200],
+                reason)  # fmt: skip
     message = ("You are not signed in. This site is reached through its sign-in page; open it again from the "
                "address you were given. API clients must send the credentials the sign-in proxy accepts.")  # fmt: skip
     accept = request.headers.get("Accept", "")

@@ -30,6 +30,7 @@ import re
 from django.core.exceptions import ImproperlyConfigured
 
 from nta_pipeline.errors import NtaError
+from nta_pipeline.identity import AuthConfig
 from nta_pipeline.limits import current as _current_limits
 
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
@@ -106,14 +107,13 @@ NTA_PAGE_ROWS = 50
 NTA_JOB_LIST_LIMIT = 100
 NTA_CELL_DISPLAY_CHARS = 300  # a results-page cell is cut here (the downloads keep it whole)
 
-NTA_AUTH = _env("NTA_AUTH", "off").lower() or "off"
-if NTA_AUTH not in ("off", "header"):
-    raise ImproperlyConfigured(f"NTA_AUTH must be off or header, got {NTA_AUTH!r} (README \"Access and TLS\")")
-NTA_AUTH_HEADER = _env("NTA_AUTH_HEADER", "X-Auth-Request-User") or "X-Auth-Request-User"
-# Underscores are refused: nginx and gunicorn drop such headers, and X_User would alias X-User in WSGI.
-if not re.fullmatch(r"[A-Za-z0-9]+(-[A-Za-z0-9]+)*", NTA_AUTH_HEADER):
-    raise ImproperlyConfigured(f"NTA_AUTH_HEADER must be a header name like X-Auth-Request-User, got "
-                               f"{NTA_AUTH_HEADER[:60]!r}")  # fmt: skip
+# The rules (modes, header names, what a user name may be) live in nta_pipeline.identity, shared with Flask.
+try:
+    _auth = AuthConfig.from_env(os.environ)
+except NtaError as _exc:
+    raise ImproperlyConfigured(str(_exc)) from None
+NTA_AUTH = _auth.mode
+NTA_AUTH_HEADER = _auth.header
 
 ALLOWED_HOSTS = _list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = _list("DJANGO_CSRF_TRUSTED_ORIGINS")

@@ -15,6 +15,10 @@ from pymongo.database import Database
 from pymongo.errors import PyMongoError
 from werkzeug.exceptions import HTTPException
 
+# The one home of the input limits (README "Limits"); stdlib-only, installed in the image without its dependencies.
+from nta_pipeline.limits import Limits
+from nta_pipeline.limits import current as current_limits
+
 from . import jobs
 from .reference import COLLECTION, ReferenceCache, ReferenceUnavailable
 from .search import (
@@ -27,25 +31,6 @@ from .search import (
     search_masses,
 )
 from .settings import Settings, load_settings
-
-try:  # the one home of the input limits (README "Limits"); stdlib-only, so cheap to import here
-    from nta_pipeline.limits import Limits
-    from nta_pipeline.limits import current as current_limits
-except ImportError:  # pragma: no cover  (an nta-flask image built without services/pipeline: same defaults)
-    import os as _os
-
-    @dataclass(frozen=True)
-    class Limits:  # type: ignore[no-redef]
-        rest_max_body_mb: float = float(_os.environ.get("NTA_REST_MAX_BODY_MB") or 16)
-        rest_max_json_depth: int = int(_os.environ.get("NTA_REST_MAX_JSON_DEPTH") or 32)
-
-        @property
-        def rest_max_body_bytes(self) -> int:
-            return int(self.rest_max_body_mb * 1024 * 1024)
-
-    def current_limits() -> Limits:  # type: ignore[misc]
-        return Limits()
-
 
 log = logging.getLogger("nta_api")
 

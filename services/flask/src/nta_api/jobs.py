@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import mimetypes
 import re
@@ -15,13 +16,15 @@ from flask import Blueprint, Response, current_app, g, request, send_file, url_f
 from gridfs import GridFSBucket
 from gridfs.errors import NoFile
 
+from nta_pipeline.identity import Unauthenticated, user_from
+
+log = logging.getLogger("nta_api")
+
 JOBS_COLLECTION = "jobs"
 # Whitelist, projected server-side: fields the runner may add later (inputs, logs, blobs) never leave the DB.
 JOB_FIELDS = ("project_name", "status", "step", "progress", "created_at", "started_at", "finished_at",
               "updated_at", "attempts", "error", "parameters", "results", "summary")  # fmt: skip
 _JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-# An identity is printable text of bounded length (the same rule as nta_web.auth).
-_IDENTITY = re.compile(r"[^\x00-\x1f\x7f]{1,256}")
 
 
 def _error(message: str, status: int) -> Response:
@@ -83,14 +86,15 @@ def create_blueprint() -> Blueprint:
 
     @bp.before_request
     def identify() -> Response | None:
-        """NTA_AUTH=header: the auth proxy's header names the user, whose jobs alone are visible; none is a 401."""
+        """NTA_AUTH=header: the auth proxy's header names the user, whose jobs alone are visible; none is a 401
+        (the rules: nta_pipeline.identity, shared with Django)."""
         settings = current_app.extensions["nta_api"].settings
-        g.nta_owner = None
-        if settings.auth == "header":
-            user = request.headers.get(settings.auth_header, "").strip()
-            if not _IDENTITY.fullmatch(user):
-                return _error("not signed in: job endpoints need the sign-in proxy's credentials", 401)
-            g.nta_owner = user
+        try:
+            g.nta_owner = user_from(request.headers.get, settings.auth_config)
+        except Unauthenticated as exc:
+            g.nta_owner = None
+            log.warning("401 on %s: %s (is the request coming through the auth proxy?)", request.path[:200], exc)
+            return _error("not signed in: job endpoints need the sign-in proxy's credentials", 401)
         return None
 
     def scoped(query: dict[str, Any]) -> dict[str, Any]:

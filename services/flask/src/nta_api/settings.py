@@ -8,6 +8,7 @@ Environment contract:
                   named by NTA_AUTH_HEADER (set by the auth proxy in front), 401 without one. The search endpoints
                   stay open: the Dask workers call them directly, and they serve only the reference collection.
   NTA_AUTH_HEADER default ``X-Auth-Request-User`` (oauth2-proxy)
+The authentication rules are nta_pipeline.identity's (shared with Django); ConfigError carries its messages.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
+from nta_pipeline.identity import DEFAULT_HEADER, AuthConfig, AuthConfigError
+
 
 class ConfigError(RuntimeError):
     """The environment does not describe a usable configuration."""
@@ -25,8 +28,6 @@ class ConfigError(RuntimeError):
 
 _DB_NAME = re.compile(r"[A-Za-z0-9_-]{1,63}")
 _PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)*")
-_HEADER = re.compile(r"[A-Za-z0-9]+(-[A-Za-z0-9]+)*")
-AUTH_MODES = ("off", "header")
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,11 @@ class Settings:
     db_name: str = "nta"
     url_prefix: str = "/nta"
     auth: str = "off"
-    auth_header: str = "X-Auth-Request-User"
+    auth_header: str = DEFAULT_HEADER
     # Not environment-driven: tuning knobs that tests override by constructing Settings directly.
     mongo_timeout_ms: int = 3000
     reference_check_seconds: float = 5.0
+    auth_config: AuthConfig = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.mongo_url.startswith(("mongodb://", "mongodb+srv://")):
@@ -49,12 +51,14 @@ class Settings:
             raise ConfigError(f"NTA_DB_NAME must match {_DB_NAME.pattern}, got {self.db_name!r}")
         if not _PREFIX.fullmatch(self.url_prefix):
             raise ConfigError(f"NTA_URL_PREFIX must look like /nta (or be empty), got {self.url_prefix!r}")
-        if self.auth not in AUTH_MODES:
-            raise ConfigError(f"NTA_AUTH must be off or header, got {self.auth!r}")
-        # Underscores are refused: nginx and gunicorn drop such headers, and X_User would alias X-User in WSGI.
-        if not _HEADER.fullmatch(self.auth_header):
-            raise ConfigError(f"NTA_AUTH_HEADER must be a header name like X-Auth-Request-User, got "
-                              f"{self.auth_header[:60]!r}")  # fmt: skip
+        try:
+            auth = AuthConfig(mode=self.auth, header=self.auth_header)
+        except AuthConfigError as exc:
+            raise ConfigError(str(exc)) from None
+        # Normalised there (case, blanks, defaults); the fields stay plain strings for tests and logs.
+        object.__setattr__(self, "auth", auth.mode)
+        object.__setattr__(self, "auth_header", auth.header)
+        object.__setattr__(self, "auth_config", auth)
 
     @property
     def rest_prefix(self) -> str:
@@ -86,5 +90,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("NTA_MONGO_URL is not set; export it, e.g. NTA_MONGO_URL=mongodb://127.0.0.1:27017")
     prefix = env.get("NTA_URL_PREFIX", "/nta").strip().rstrip("/")
     return Settings(mongo_url=mongo_url, db_name=env.get("NTA_DB_NAME", "nta").strip() or "nta",
-                    url_prefix=prefix, auth=env.get("NTA_AUTH", "off").strip().lower() or "off",
-                    auth_header=env.get("NTA_AUTH_HEADER", "").strip() or "X-Auth-Request-User")  # fmt: skip
+                    url_prefix=prefix, auth=env.get("NTA_AUTH", ""),
+                    auth_header=env.get("NTA_AUTH_HEADER", ""))  # fmt: skip
