@@ -32,6 +32,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from unittest import mock
 
 from nta_dev.cluster import CONTEXT, build_binaries, down, release, running_pids, up
 from nta_dev.cluster.tasks import run_task
@@ -52,16 +53,11 @@ def timed(label: str, rows: list[tuple[str, float]], func: Callable[..., T], *ar
 
 def cold_build() -> None:
     with tempfile.TemporaryDirectory(prefix="nta-k8s-cold-") as cache:
-        saved = {k: os.environ.get(k) for k in ("NTA_K8S_CACHE", "GOCACHE", "GOMODCACHE")}
-        os.environ.update(NTA_K8S_CACHE=f"{cache}/bin", GOCACHE=f"{cache}/go-build", GOMODCACHE=f"{cache}/mod")
+        empty = {"NTA_K8S_CACHE": f"{cache}/bin", "GOCACHE": f"{cache}/go-build", "GOMODCACHE": f"{cache}/mod"}
         try:
-            build_binaries()
+            with mock.patch.dict(os.environ, empty):  # put back as it was, even after a failed build
+                build_binaries()
         finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
             subprocess.run(["chmod", "-R", "u+w", cache])  # the module cache is read-only
 
 
