@@ -10,6 +10,7 @@ PY_IMAGES = ("nta-flask", "nta-django", "nta-dask")
 # nta-flask holds nta_pipeline too (its stdlib-only limits and identity), installed without its dependencies.
 PACKAGES = {"nta-flask": ("nta_api", "nta_pipeline"), "nta-django": ("nta_web", "nta_pipeline"),
             "nta-dask": ("nta_pipeline",)}
+ALB_ARN = "arn:aws:elasticloadbalancing:us-east-2:123456789012:loadbalancer/app/nta/50dc6c495c0c9188"
 TAGS = [f"{name}:{target}" for name in IMAGES for target in TARGETS] + [MONGO_STANDIN.tag(None)]
 
 
@@ -55,13 +56,13 @@ def test_dev_code_is_editable_and_writable_by_the_app_user(built, docker_client,
 @pytest.mark.parametrize("target", TARGETS)
 def test_flask_runs_the_shared_modules_without_the_pipelines_dependencies(built, docker_client, target: str) -> None:
     # nta_api uses nta_pipeline's limits and identity themselves (no fallback copy), and the package came in
-    # with --no-deps: none of the workflow's libraries are installed.
-    script = ("import importlib.util, nta_api.app, nta_api.jobs, nta_pipeline.identity, nta_pipeline.limits; "
-              "print(nta_api.app.Limits is nta_pipeline.limits.Limits, "
-              "nta_api.jobs.user_from is nta_pipeline.identity.user_from); "
-              "print([m for m in ('pandas', 'matplotlib', 'xlsxwriter') if importlib.util.find_spec(m)])")  # fmt: skip
+    # with --no-deps: none of the workflow's libraries are installed, but NTA_AUTH=alb's PyJWT with cryptography is.
+    script = ("import importlib.util, nta_api.app, nta_api.jobs, nta_pipeline.identity as i, nta_pipeline.limits; "
+              "print(nta_api.app.Limits is nta_pipeline.limits.Limits, nta_api.jobs.user_from is i.user_from); "
+              "print([m for m in ('pandas', 'matplotlib', 'xlsxwriter') if importlib.util.find_spec(m)]); "
+              f"print(i.AuthConfig(mode='alb', alb_arn='{ALB_ARN}').alb_region)")  # fmt: skip
     out = sh(docker_client, f"nta-flask:{target}", f'python -c "{script}"')
-    assert out.splitlines() == ["True True", "[]"], out
+    assert out.splitlines() == ["True True", "[]", "us-east-2"], out
 
 
 @pytest.mark.parametrize("name", ["nta-django", "nta-flask", "nta-dask"])

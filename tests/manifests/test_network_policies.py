@@ -7,12 +7,16 @@ from the policies alone; the result must equal ALLOWED, written out below (not d
 from __future__ import annotations
 
 import copy
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from . import netpol
-from .conftest import Renderer
+from .conftest import Renderer, kustomize
+from .contract import K8S_VERSIONS
+from .test_schema import validation_problems
 
 RENDERED_OVERLAYS = ("dev", "aws", "cluster-local")
 NS = "nta"
@@ -134,6 +138,33 @@ def test_default_deny_both_ways(rendered: Renderer, overlay: str) -> None:
     assert [p["metadata"]["namespace"] for p in deny] == [NS]
     assert set(deny[0]["spec"]["policyTypes"]) == {"Ingress", "Egress"}
     assert not deny[0]["spec"].get("ingress") and not deny[0]["spec"].get("egress")
+
+
+# NTA_AUTH=alb: Django and Flask fetch the load balancer's public keys from AWS's key server, on the internet.
+ALB_KEY_FETCHES = {(app, "internet", 443, "TCP") for app in ("nta-django", "nta-flask")}
+ALB_EGRESS_LINE = "  # - networkpolicy-alb-keys-egress.yaml\n"
+
+
+def test_the_alb_variant_opens_https_out_for_django_and_flask_only(kubectl: str, k8s_copy: Path) -> None:
+    """The aws overlay offers the ALB variant's egress as a commented-out resource: enabled, it adds exactly HTTPS
+    to the internet from Django and Flask, and reaches no address inside the cluster or the VPC."""
+    variant = k8s_copy / "overlays" / "aws-with-alb-keys"
+    shutil.copytree(k8s_copy / "overlays" / "aws", variant)
+    kustomization = variant / "kustomization.yaml"
+    text = kustomization.read_text()
+    assert text.count(ALB_EGRESS_LINE) == 1, "kustomization.yaml no longer offers networkpolicy-alb-keys-egress.yaml"
+    kustomization.write_text(text.replace(ALB_EGRESS_LINE, ALB_EGRESS_LINE.replace("# ", "")))
+    objs = kustomize(kubectl, variant)
+    (egress,) = [o for o in objs if o["metadata"]["name"] == "nta-alb-keys-egress"]
+    for version in K8S_VERSIONS:
+        assert validation_problems([egress], version) == [], version
+    got = allowed_set(objs)
+    assert sorted(got - (ALLOWED["aws"] | ALB_KEY_FETCHES)) == [], "allowed but not needed"
+    assert sorted((ALLOWED["aws"] | ALB_KEY_FETCHES) - got) == [], "needed but blocked"
+    policies, ends = _policies(objs), _endpoints(objs)
+    for address in ("10.0.12.34", "172.20.0.10", "192.168.1.1", "100.64.0.5", "169.254.169.254"):
+        inside = netpol.Endpoint("inside", address)
+        assert not netpol.allowed(policies, ends["nta-django"], inside, 443), address
 
 
 def test_a_looser_policy_is_caught(rendered: Renderer) -> None:

@@ -73,7 +73,9 @@ def test_bad_environment_fails_clearly(env: dict[str, str], variable: str) -> No
 
 ACCESS = ("import json, nta_web.settings as s; print(json.dumps({'AUTH': s.NTA_AUTH, 'HEADER': s.NTA_AUTH_HEADER, "
           "'XFH': s.USE_X_FORWARDED_HOST, 'SSL': s.SECURE_PROXY_SSL_HEADER, 'SECURE': [s.SESSION_COOKIE_SECURE, "
-          "s.CSRF_COOKIE_SECURE], 'MW': s.MIDDLEWARE}))")  # fmt: skip
+          "s.CSRF_COOKIE_SECURE], 'MW': s.MIDDLEWARE, 'ALB': [s.NTA_AUTH_ALB_ARN, s.NTA_AUTH_ALB_REGION, "
+          "s.NTA_AUTH_ALB_KEYS_URL, s.NTA_AUTH_ALB_CLAIM]}))")  # fmt: skip
+ALB_ARN = "arn:aws:elasticloadbalancing:us-east-2:123456789012:loadbalancer/app/nta/50dc6c495c0c9188"
 
 
 def _access(env: dict[str, str]) -> dict:
@@ -100,11 +102,20 @@ def test_access_environment_is_read() -> None:
     assert (s["AUTH"], s["HEADER"], s["SECURE"]) == ("header", "X-Forwarded-User", [True, True])
 
 
+def test_alb_environment_is_read() -> None:
+    s = _access({**BASE, "NTA_AUTH": "alb", "NTA_AUTH_ALB_ARN": ALB_ARN, "NTA_AUTH_ALB_CLAIM": "email"})
+    assert s["AUTH"] == "alb"
+    assert s["ALB"] == [ALB_ARN, "us-east-2", "https://public-keys.auth.elb.{region}.amazonaws.com/{kid}", "email"]
+
+
 @pytest.mark.parametrize(("env", "variable"), [
     ({"NTA_AUTH": "django"}, "NTA_AUTH"),  # the login-page mode is not implemented (README "Access and TLS")
     ({"NTA_AUTH": "yes"}, "NTA_AUTH"),
     ({"NTA_AUTH_HEADER": "X_Auth_User"}, "NTA_AUTH_HEADER"),
     ({"NTA_AUTH_HEADER": "X-User: admin"}, "NTA_AUTH_HEADER"),
+    ({"NTA_AUTH": "alb"}, "NTA_AUTH_ALB_ARN"),  # required: the token's signer is checked against it
+    ({"NTA_AUTH": "alb", "NTA_AUTH_ALB_ARN": "nta-alb"}, "NTA_AUTH_ALB_ARN"),
+    ({"NTA_AUTH": "alb", "NTA_AUTH_ALB_ARN": ALB_ARN, "NTA_AUTH_ALB_REGION": "eu-west-1"}, "NTA_AUTH_ALB_REGION"),
     ({"DJANGO_CSRF_TRUSTED_ORIGINS": "nta.example.org"}, "DJANGO_CSRF_TRUSTED_ORIGINS"),
     ({"DJANGO_SECURE_COOKIES": "sure"}, "DJANGO_SECURE_COOKIES"),
 ])  # fmt: skip

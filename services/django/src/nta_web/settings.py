@@ -8,9 +8,15 @@ Environment contract (docs/architecture.md#configuration-contract):
   DJANGO_CSRF_TRUSTED_ORIGINS comma list of scheme://host[:port] origins allowed to POST when they differ from the
                               Host the request names (e.g. https://nta.example.org behind a TLS-terminating Ingress)
   DJANGO_SECURE_COOKIES       1: session and CSRF cookies only over HTTPS (the aws overlay); default 0
-  NTA_AUTH                    off (default: no users, every job visible; "authentication off: local only") or
+  NTA_AUTH                    off (default: no users, every job visible; "authentication off: local only"),
                               header (the user is NTA_AUTH_HEADER, set by an auth proxy in front; jobs scoped to it)
+                              or alb (the user is a claim of the AWS ALB's signed x-amzn-oidc-data token, verified)
   NTA_AUTH_HEADER             the auth proxy's identity header, default X-Auth-Request-User (oauth2-proxy)
+  NTA_AUTH_ALB_ARN            alb: the ARN of the load balancer that must have signed the token (required)
+  NTA_AUTH_ALB_REGION         alb: its region, default the one in NTA_AUTH_ALB_ARN
+  NTA_AUTH_ALB_KEYS_URL       alb: where its public keys are, default
+                              https://public-keys.auth.elb.{region}.amazonaws.com/{kid} (needs HTTPS egress)
+  NTA_AUTH_ALB_CLAIM          alb: the claim naming the user, default sub
   NTA_DB_NAME                 default nta
   NTA_URL_PREFIX              default /nta; every page lives under it
   NTA_DASK_SCHEDULER          default tcp://127.0.0.1:8786
@@ -114,6 +120,11 @@ except NtaError as _exc:
     raise ImproperlyConfigured(str(_exc)) from None
 NTA_AUTH = _auth.mode
 NTA_AUTH_HEADER = _auth.header
+NTA_AUTH_ALB_ARN = _auth.alb_arn
+NTA_AUTH_ALB_REGION = _auth.alb_region
+NTA_AUTH_ALB_KEYS_URL = _auth.alb_keys_url
+NTA_AUTH_ALB_CLAIM = _auth.alb_claim
+NTA_AUTH_ALB_TIMEOUT_S = _auth.alb_timeout  # one key fetch; not an environment knob
 
 ALLOWED_HOSTS = _list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = _list("DJANGO_CSRF_TRUSTED_ORIGINS")

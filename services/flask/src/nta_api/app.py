@@ -199,8 +199,9 @@ def create_app(settings: Settings | None = None, *, client: MongoClient | None =
              settings.mongo_url_redacted, settings.db_name)  # fmt: skip
     if settings.auth == "off":
         log.warning("AUTHENTICATION OFF: LOCAL ONLY (NTA_AUTH=off): %s/jobs/ lists and serves every job; set "
-                    "NTA_AUTH=header behind an auth proxy before the stack is reachable", settings.rest_prefix)
+                    "NTA_AUTH=header behind an auth proxy (or alb behind the ALB's sign-in) before the stack is "
+                    "reachable", settings.rest_prefix)  # fmt: skip
     else:
-        log.info("authentication: NTA_AUTH=header, %s/jobs/ scoped to the user in the %s header",
-                 settings.rest_prefix, settings.auth_header)  # fmt: skip
+        log.info("authentication: %s; %s/jobs/ scoped to that user", settings.auth_config.describe(),
+                 settings.rest_prefix)  # fmt: skip
     return app

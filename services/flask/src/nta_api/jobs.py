@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, g, request, send_file, url_f
 from gridfs import GridFSBucket
 from gridfs.errors import NoFile
 
-from nta_pipeline.identity import Unauthenticated, user_from
+from nta_pipeline.identity import KeysUnavailable, Unauthenticated, user_from
 
 log = logging.getLogger("nta_api")
 
@@ -86,15 +86,20 @@ def create_blueprint() -> Blueprint:
 
     @bp.before_request
     def identify() -> Response | None:
-        """NTA_AUTH=header: the auth proxy's header names the user, whose jobs alone are visible; none is a 401
-        (the rules: nta_pipeline.identity, shared with Django)."""
+        """NTA_AUTH=header: the auth proxy's header names the user, whose jobs alone are visible; alb: the
+        ALB's verified token does. None is a 401; the ALB's key server out of reach a 503 (the rules:
+        nta_pipeline.identity, shared with Django)."""
         settings = current_app.extensions["nta_api"].settings
+        g.nta_owner = None
         try:
             g.nta_owner = user_from(request.headers.get, settings.auth_config)
         except Unauthenticated as exc:
-            g.nta_owner = None
             log.warning("401 on %s: %s (is the request coming through the auth proxy?)", request.path[:200], exc)
             return _error("not signed in: job endpoints need the sign-in proxy's credentials", 401)
+        except KeysUnavailable as exc:
+            log.error("503 on %s: %s", request.path[:200], exc)
+            return _error("sign-in cannot be verified right now (the load balancer's key server is out of reach); "
+                          "retry later", 503)  # fmt: skip
         return None
 
     def scoped(query: dict[str, Any]) -> dict[str, Any]:

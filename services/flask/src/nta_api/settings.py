@@ -4,10 +4,17 @@ Environment contract:
   NTA_MONGO_URL   required, e.g. mongodb://127.0.0.1:27017
   NTA_DB_NAME     default ``nta``
   NTA_URL_PREFIX  default ``/nta``; the API is served under ``<prefix>/rest``
-  NTA_AUTH        ``off`` (default: job endpoints unscoped) or ``header``: /jobs answers only the jobs of the user
-                  named by NTA_AUTH_HEADER (set by the auth proxy in front), 401 without one. The search endpoints
-                  stay open: the Dask workers call them directly, and they serve only the reference collection.
+  NTA_AUTH        ``off`` (default: job endpoints unscoped), ``header``: /jobs answers only the jobs of the user
+                  named by NTA_AUTH_HEADER (set by the auth proxy in front), 401 without one; or ``alb``: the user
+                  is the NTA_AUTH_ALB_CLAIM claim of the AWS ALB's x-amzn-oidc-data token, whose ES256 signature,
+                  signer (NTA_AUTH_ALB_ARN) and expiry are verified (401 if not; 503 while its key server is out
+                  of reach). The search endpoints stay open: the Dask workers call them directly, and they serve
+                  only the reference collection.
   NTA_AUTH_HEADER default ``X-Auth-Request-User`` (oauth2-proxy)
+  NTA_AUTH_ALB_ARN       alb: the load balancer's ARN (required)
+  NTA_AUTH_ALB_REGION    alb: its region, default the one in the ARN
+  NTA_AUTH_ALB_KEYS_URL  alb: default ``https://public-keys.auth.elb.{region}.amazonaws.com/{kid}`` (HTTPS egress)
+  NTA_AUTH_ALB_CLAIM     alb: default ``sub``
 The authentication rules are nta_pipeline.identity's (shared with Django); ConfigError carries its messages.
 """
 
@@ -19,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
-from nta_pipeline.identity import DEFAULT_HEADER, AuthConfig, AuthConfigError
+from nta_pipeline.identity import DEFAULT_ALB_CLAIM, DEFAULT_ALB_KEYS_URL, DEFAULT_HEADER, AuthConfig, AuthConfigError
 
 
 class ConfigError(RuntimeError):
@@ -38,9 +45,14 @@ class Settings:
     url_prefix: str = "/nta"
     auth: str = "off"
     auth_header: str = DEFAULT_HEADER
+    auth_alb_arn: str = ""
+    auth_alb_region: str = ""
+    auth_alb_keys_url: str = DEFAULT_ALB_KEYS_URL
+    auth_alb_claim: str = DEFAULT_ALB_CLAIM
     # Not environment-driven: tuning knobs that tests override by constructing Settings directly.
     mongo_timeout_ms: int = 3000
     reference_check_seconds: float = 5.0
+    auth_alb_timeout: float = 3.0  # one fetch of the ALB's public key
     auth_config: AuthConfig = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -52,13 +64,16 @@ class Settings:
         if not _PREFIX.fullmatch(self.url_prefix):
             raise ConfigError(f"NTA_URL_PREFIX must look like /nta (or be empty), got {self.url_prefix!r}")
         try:
-            auth = AuthConfig(mode=self.auth, header=self.auth_header)
+            auth = AuthConfig(mode=self.auth, header=self.auth_header, alb_arn=self.auth_alb_arn,
+                              alb_region=self.auth_alb_region, alb_keys_url=self.auth_alb_keys_url,
+                              alb_claim=self.auth_alb_claim, alb_timeout=self.auth_alb_timeout)  # fmt: skip
         except AuthConfigError as exc:
             raise ConfigError(str(exc)) from None
         # Normalised there (case, blanks, defaults); the fields stay plain strings for tests and logs.
-        object.__setattr__(self, "auth", auth.mode)
-        object.__setattr__(self, "auth_header", auth.header)
-        object.__setattr__(self, "auth_config", auth)
+        for name, value in (("auth", auth.mode), ("auth_header", auth.header), ("auth_alb_arn", auth.alb_arn),
+                            ("auth_alb_region", auth.alb_region), ("auth_alb_keys_url", auth.alb_keys_url),
+                            ("auth_alb_claim", auth.alb_claim), ("auth_config", auth)):  # fmt: skip
+            object.__setattr__(self, name, value)
 
     @property
     def rest_prefix(self) -> str:
@@ -89,6 +104,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if not mongo_url:
         raise ConfigError("NTA_MONGO_URL is not set; export it, e.g. NTA_MONGO_URL=mongodb://127.0.0.1:27017")
     prefix = env.get("NTA_URL_PREFIX", "/nta").strip().rstrip("/")
+    try:  # the NTA_AUTH* variables are read where their rules are (nta_pipeline.identity)
+        auth = AuthConfig.from_env(env)
+    except AuthConfigError as exc:
+        raise ConfigError(str(exc)) from None
     return Settings(mongo_url=mongo_url, db_name=env.get("NTA_DB_NAME", "nta").strip() or "nta",
-                    url_prefix=prefix, auth=env.get("NTA_AUTH", ""),
-                    auth_header=env.get("NTA_AUTH_HEADER", ""))  # fmt: skip
+                    url_prefix=prefix, auth=auth.mode, auth_header=auth.header, auth_alb_arn=auth.alb_arn,
+                    auth_alb_region=auth.alb_region, auth_alb_keys_url=auth.alb_keys_url,
+                    auth_alb_claim=auth.alb_claim)  # fmt: skip
