@@ -1,19 +1,16 @@
 """Plots drawn by the render worker (nta_pipeline.render) are the plots drawn in-process, byte for byte; a failed
-drawing names its step; a stuck one times out and its worker is killed; the worker count follows
-NTA_RENDER_WORKERS and the CPUs usable (a cgroup CPU limit counts); the shared pool of a long-lived process is
-kept warm, replaced when broken, and stopped before a reload."""
+drawing names its step; the worker count follows NTA_RENDER_WORKERS."""
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import Future
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from nta_pipeline import Inputs, Parameters, StepError, render, run_workflow
-from nta_pipeline.render import PendingPlots, RenderPool, default_workers, shared_pool, usable_cpus
+from nta_pipeline import Inputs, Parameters, StepError, run_workflow
+from nta_pipeline.render import PendingPlots, RenderPool, default_workers
 
 
 def export_with_tracers(tmp_path) -> Inputs:
@@ -80,76 +77,13 @@ def test_pending_plots_are_a_mapping_of_names() -> None:
     assert len(plots) == 3 and plots["tracer_plot_neg_2"] == b"b"
 
 
-def test_worker_count(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_worker_count(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NTA_RENDER_WORKERS", "0")
     assert default_workers() == 0
     monkeypatch.setenv("NTA_RENDER_WORKERS", "2")
     assert default_workers() == 2
     monkeypatch.delenv("NTA_RENDER_WORKERS")
-    monkeypatch.setattr(render, "CGROUP_CPU_MAX", tmp_path / "cpu.max")  # no CPU limit (the file is absent)
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0})
     assert default_workers() == 0  # one CPU: drawing in-process beats starting a worker
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
     assert default_workers() == 1
-    (tmp_path / "cpu.max").write_text("100000 100000\n")
-    assert default_workers() == 0  # two CPUs, but a pod limited to one: drawn in-process
-
-
-@pytest.mark.parametrize("cpu_max, cpus", [
-    ("max 100000\n", 4),  # no limit: the affinity's 4
-    ("100000 100000\n", 1),  # limits.cpu: 1
-    ("150000 100000\n", 1),  # 1.5 CPUs: no second whole core
-    ("250000 100000\n", 2),
-    ("800000 100000\n", 4),  # a limit above the affinity: the affinity
-    ("garbage\n", 4),
-])  # fmt: skip
-def test_usable_cpus_honour_a_cgroup_cpu_limit(tmp_path, monkeypatch: pytest.MonkeyPatch, cpu_max: str,
-                                               cpus: int) -> None:  # fmt: skip
-    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1, 2, 3})
-    (tmp_path / "cpu.max").write_text(cpu_max)
-    assert usable_cpus(tmp_path / "cpu.max") == cpus
-    assert usable_cpus(tmp_path / "absent") == 4
-
-
-def test_a_stuck_drawing_times_out_naming_its_step_and_its_worker_is_killed() -> None:
-    pool = RenderPool(1, timeout=1.0)
-    plots = PendingPlots(timeout=pool.timeout, on_timeout=pool.kill)
-    plots.add("Create tracer plots", "tracer_plot_pos", pool.submit(time.sleep, 60))
-    workers = list(pool._executor._processes.values())
-    started = time.monotonic()
-    with pytest.raises(StepError) as info:
-        dict(plots)
-    assert time.monotonic() - started < 10
-    assert info.value.step == "Create tracer plots" and isinstance(info.value.cause, TimeoutError)
-    for process in workers:
-        process.join(10)
-        assert not process.is_alive()
-    assert pool.broken
-
-
-@pytest.fixture
-def no_shared_pool():
-    render.before_reload()
-    yield
-    render.before_reload()
-
-
-def test_the_shared_pool_is_kept_between_jobs_and_replaced_when_broken(no_shared_pool) -> None:
-    first = shared_pool(1, timeout=30.0)
-    assert first is not None and shared_pool(1, timeout=30.0) is first  # warm for the next job
-    assert first.submit(sum, [1, 2]).result(timeout=60)[1] == 3
-    first.kill()  # as a timeout does; an out-of-memory kill breaks it the same way
-    second = shared_pool(1, timeout=30.0)
-    assert second is not None and second is not first and not second.broken
-    assert second.submit(sum, [3, 4]).result(timeout=60)[1] == 7
-    assert shared_pool(0) is None and second.broken  # no workers wanted: the pool is stopped
-
-
-def test_before_reload_stops_the_shared_pool(no_shared_pool) -> None:
-    pool = shared_pool(1)
-    workers = list(pool._executor._processes.values())
-    render.before_reload()
-    for process in workers:
-        process.join(10)
-        assert not process.is_alive()
-    assert shared_pool(1) is not pool

@@ -37,19 +37,8 @@ THIRD_PARTY = ("pandas", "numpy", "xlsxwriter", "matplotlib", "matplotlib.figure
 
 
 def forget(package: str) -> list[str]:
-    """Drop the package and all its submodules from sys.modules; returns their names.
-
-    A module may define `before_reload()`, called first, to stop what holds its old code: nta_pipeline.render
-    stops its plot worker processes there, so the next job's pool runs the new code.
-    """
+    """Drop the package and all its submodules from sys.modules; returns their names."""
     names = [name for name in list(sys.modules) if name == package or name.startswith(package + ".")]
-    for name in names:
-        hook = getattr(sys.modules.get(name), "before_reload", None)
-        if callable(hook):
-            try:
-                hook()
-            except Exception:  # a failing hook must not stop the reload
-                log.exception("nta: %s.before_reload() failed", name)
     for name in names:
         sys.modules.pop(name, None)
     importlib.invalidate_caches()

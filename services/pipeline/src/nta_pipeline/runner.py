@@ -25,16 +25,12 @@ import time
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from pymongo.errors import ConnectionFailure
 
 from .errors import NtaError, StepError
 from .jobstore import Claim, JobLost, JobStore, ResultFile
 from .limits import ENV, Limits
-
-if TYPE_CHECKING:
-    from .render import RenderPool
 
 # The workflow (pandas, xlsxwriter, matplotlib) is imported inside the worker-side functions: the web services import
 # this module for `submit` on every reload and must stay quick to restart.
@@ -62,9 +58,6 @@ class RunnerSettings:
     lease_seconds: float = 60.0
     job_timeout_seconds: float = Limits().job_timeout_seconds
     search_retries: int = 7  # resends of a search request that could not connect or got 502-504 (search.py)
-    # Plot worker processes, kept warm between jobs (render.shared_pool); None: NTA_RENDER_WORKERS, else 1 when
-    # a second CPU is usable (a pod's CPU limit counts), else 0 (drawn in the job's thread).
-    render_workers: int | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RunnerSettings:
@@ -222,7 +215,7 @@ def run_job(job_id: str, settings: RunnerSettings | None = None) -> str:
                 step = name
                 store.progress(claim, name, fraction * 0.95)  # the last 5 % is saving the results
 
-            results = run_workflow(inputs, params, progress=progress, searcher=searcher, renderer=_renderer(settings))
+            results = run_workflow(inputs, params, progress=progress, searcher=searcher)
             step = "Saving results"
             store.progress(claim, step, 0.95)
             saving = time.perf_counter()
@@ -254,18 +247,6 @@ def run_job(job_id: str, settings: RunnerSettings | None = None) -> str:
         watchdog.cancel()
     log.info("job %s: completed in %.2f s", job_id, time.perf_counter() - started)
     return "completed"
-
-
-def _renderer(settings: RunnerSettings) -> RenderPool | None:
-    """The worker's warm plot pool: the figures are drawn there while this thread writes the workbook and CSVs.
-    A pool that cannot start costs nothing but speed: the job draws in its own thread."""
-    from .render import shared_pool
-
-    try:
-        return shared_pool(settings.render_workers, timeout=settings.job_timeout_seconds)
-    except (OSError, RuntimeError) as exc:
-        log.warning("plot workers could not start (%s); drawing in the job's thread", exc)
-        return None
 
 
 def _fail(store: JobStore, claim: Claim, step: str, message: str) -> str:

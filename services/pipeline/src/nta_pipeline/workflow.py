@@ -164,7 +164,7 @@ class _Drawings:
                 entry = next(t for t in run.timings if t["name"] == step)
                 entry["seconds"] = round(entry["seconds"] + seconds, 4)
 
-            self.plots = PendingPlots(on_drawn=drawn, timeout=renderer.timeout, on_timeout=renderer.kill)
+            self.plots = PendingPlots(on_drawn=drawn)
 
     def draw(self, step: str, name: str, fn: Callable[..., bytes | list[bytes]], *args: object,
              **kwargs: object) -> None:  # fmt: skip
