@@ -1,5 +1,6 @@
 """Plots drawn by the render worker (nta_pipeline.render) are the plots drawn in-process, byte for byte; a failed
-drawing names its step; the worker count follows NTA_RENDER_WORKERS."""
+drawing names its step; the worker count follows NTA_RENDER_WORKERS and the CPUs usable (a cgroup CPU limit
+counts)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nta_pipeline import Inputs, Parameters, StepError, run_workflow
-from nta_pipeline.render import PendingPlots, RenderPool, default_workers
+from nta_pipeline import Inputs, Parameters, StepError, render, run_workflow
+from nta_pipeline.render import PendingPlots, RenderPool, default_workers, usable_cpus
 
 
 def export_with_tracers(tmp_path) -> Inputs:
@@ -77,13 +78,32 @@ def test_pending_plots_are_a_mapping_of_names() -> None:
     assert len(plots) == 3 and plots["tracer_plot_neg_2"] == b"b"
 
 
-def test_worker_count(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_worker_count(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NTA_RENDER_WORKERS", "0")
     assert default_workers() == 0
     monkeypatch.setenv("NTA_RENDER_WORKERS", "2")
     assert default_workers() == 2
     monkeypatch.delenv("NTA_RENDER_WORKERS")
+    monkeypatch.setattr(render, "CGROUP_CPU_MAX", tmp_path / "cpu.max")  # no CPU limit (the file is absent)
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0})
     assert default_workers() == 0  # one CPU: drawing in-process beats starting a worker
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
     assert default_workers() == 1
+    (tmp_path / "cpu.max").write_text("100000 100000\n")
+    assert default_workers() == 0  # two CPUs, but a container limited to one: drawn in-process
+
+
+@pytest.mark.parametrize("cpu_max, cpus", [
+    ("max 100000\n", 4),  # no limit: the affinity's 4
+    ("100000 100000\n", 1),  # limits.cpu: 1
+    ("150000 100000\n", 1),  # 1.5 CPUs: no second whole core
+    ("250000 100000\n", 2),
+    ("800000 100000\n", 4),  # a limit above the affinity: the affinity
+    ("garbage\n", 4),
+])  # fmt: skip
+def test_usable_cpus_honour_a_cgroup_cpu_limit(tmp_path, monkeypatch: pytest.MonkeyPatch, cpu_max: str,
+                                               cpus: int) -> None:  # fmt: skip
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    (tmp_path / "cpu.max").write_text(cpu_max)
+    assert usable_cpus(tmp_path / "cpu.max") == cpus
+    assert usable_cpus(tmp_path / "absent") == 4

@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from .errors import StepError
@@ -25,13 +26,30 @@ from .errors import StepError
 PNG = bytes | list[bytes]
 
 
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # cgroup v2: "QUOTA PERIOD", or "max PERIOD" without a limit
+
+
+def usable_cpus(cpu_max: Path | None = None) -> int:
+    """CPUs this process may keep busy: its CPU affinity, capped by a cgroup CPU limit (a container's `--cpus`,
+    a pod's `limits.cpu`), which affinity does not show. A fractional limit counts down: 1.5 CPUs leave no second
+    whole core to draw on."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        quota, period = (cpu_max or CGROUP_CPU_MAX).read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 file (not Linux, or cgroup v1): affinity is all there is
+    return cpus
+
+
 def default_workers() -> int:
-    """Plot workers for this machine: `NTA_RENDER_WORKERS` if set, else 1 when a second CPU is available, else 0
-    (draw in-process: on one CPU a worker only adds its start-up)."""
+    """Plot workers for this machine: `NTA_RENDER_WORKERS` if set, else 1 when a second CPU is usable, else 0
+    (draw in-process: on one CPU a worker only adds its start-up). One, not two, on 2 CPUs: measured, the second
+    worker won 0.3 s on the holdout-size data and lost 1.3 s on the shipped export."""
     if (value := os.environ.get("NTA_RENDER_WORKERS", "").strip()) != "":
         return max(0, int(value))
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return 1 if cpus >= 2 else 0
+    return 1 if usable_cpus() >= 2 else 0
 
 
 def _warm_up() -> None:
