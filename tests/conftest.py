@@ -6,8 +6,9 @@ import pytest
 
 DATA = Path(__file__).parent / "data" / "ms1"
 CLUSTER_LAYER = Path(__file__).parent / "cluster"
-# Fixtures more than one layer uses: the Docker engine and the offline base image (images, reload).
-pytest_plugins = ("tests.fixtures.docker",)
+# Fixtures more than one layer uses: the Docker engine and the offline base image (images, tiltfile), the ALB's
+# key server and token signer (api, web).
+pytest_plugins = ("tests.fixtures.docker", "tests.fixtures.alb")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -5,7 +5,6 @@ the same 401 as in header mode, a key server out of reach a 503; the search endp
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -13,22 +12,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from nta_api.app import create_app
 from nta_api.reference import load_reference_csv
 from nta_api.settings import ConfigError, Settings, load_settings
-from tests.fixtures.alb import ARN, OTHER_ARN, KeyServer, Signer, closed_port_template, running_key_server
+from tests.fixtures.alb import ARN, OTHER_ARN, KeyServer, Signer, closed_port_template
+from tests.fixtures.alb import TOKEN_HEADER as TOKEN
 
-TOKEN = "X-Amzn-Oidc-Data"
 ALICE, BOB = "alice@example.org", "bob@example.org"
 REFERENCE = "DTXSID,PREFERRED_NAME,CASRN,MOLECULAR_FORMULA,MONOISOTOPIC_MASS\nDTXSID1,Water,7732-18-5,H2O,18.010565\n"
-
-
-@pytest.fixture(scope="module")
-def keys() -> Iterator[KeyServer]:
-    with running_key_server() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def signer(keys: KeyServer) -> Signer:
-    return keys.publish(Signer())
 
 
 @pytest.fixture(scope="module", autouse=True)

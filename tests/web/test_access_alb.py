@@ -11,23 +11,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from pymongo.database import Database
 
-from tests.fixtures.alb import ARN, OTHER_ARN, KeyServer, Signer, closed_port_template, running_key_server
+from tests.fixtures.alb import ARN, OTHER_ARN, KeyServer, Signer, closed_port_template
+from tests.fixtures.alb import TOKEN_HEADER as TOKEN
 from tests.web.test_access import _table
 
 ALICE, BOB = "alice@example.org", "bob@example.org"
-TOKEN = "X-Amzn-Oidc-Data"
 SMALL_CSV = b"Mass,Retention_Time\n1,2\n"  # stored directly, never validated
-
-
-@pytest.fixture(scope="module")
-def keys() -> Iterator[KeyServer]:
-    with running_key_server() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def signer(keys: KeyServer) -> Signer:
-    return keys.publish(Signer())
 
 
 def _alb_settings(keys_url: str):
