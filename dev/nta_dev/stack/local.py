@@ -28,6 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..images import dockerfile
+from ..images.build import IMAGES
 from ..kube import manifests
 from ..services import debug_ports, health_paths
 from ..tools import port_in_use
@@ -187,10 +189,7 @@ def processes(cfg: StackConfig) -> dict[str, str]:
     gunicorn = _venv_bin("gunicorn")
     flask = f"{gunicorn} -c python:nta_api.gunicorn_dev -b 127.0.0.1:{cfg.port('flask')} 'nta_api.app:create_app()'"
     django = f"{gunicorn} -c python:nta_web.gunicorn_dev -b 127.0.0.1:{cfg.port('django')} nta_web.wsgi:application"
-    # The worker reloads our code in place (--preload nta_devserver.dask).
-    worker = (f"{_venv_bin('dask')} worker {scheduler} --no-nanny --nthreads {cfg.worker_threads} --memory-limit 0 "
-              f"--no-dashboard --local-directory {shlex.quote(str(cfg.state_dir / 'dask'))} "
-              "--preload nta_devserver.dask")
+    worker = shlex.join(dask_worker_argv(cfg, scheduler))
     commands = {
         # Own pid and log files: nx-27017's defaults in /tmp would refuse a second instance (tests, CI).
         "mongo": f"{_venv_bin('nx-27017')} --data-dir {shlex.quote(str(cfg.state_dir / 'mongo'))} "
@@ -198,9 +197,7 @@ def processes(cfg: StackConfig) -> dict[str, str]:
                  f"--log-file {shlex.quote(str(cfg.state_dir / 'mongo.log'))}",
         "flask": _restarted_on_dependency_change(cfg, flask, "flask"),
         "django": _restarted_on_dependency_change(cfg, django, "django", "pipeline"),
-        "scheduler": f"{_venv_bin('dask')} scheduler --host 127.0.0.1 --port {cfg.port('scheduler')} "
-                     f"--dashboard-address 127.0.0.1:{cfg.port('dashboard')} --dashboard-prefix /nta/dask "
-                     "--preload nta_pipeline.reaper",
+        "scheduler": shlex.join(dask_scheduler_argv(cfg)),
         "worker": _restarted_on_dependency_change(cfg, worker, "pipeline"),
         "nginx": f"{NGINX_BIN} -c {nginx_conf} -g 'daemon off;{nginx_user}'",
         "nginx-reload": f"{_venv_bin('watchmedo')} shell-command --patterns '**/*.template' --wait --drop "
@@ -210,6 +207,46 @@ def processes(cfg: StackConfig) -> dict[str, str]:
     for service in cfg.debug:  # read by nta_devserver.debug
         commands[service] = f"NTA_DEBUG={prefix}127.0.0.1:{cfg.debug_port(service)} {commands[service]}"
     return commands
+
+
+def set_option(argv: list[str], flag: str, value: str | None = None) -> list[str]:
+    """argv with `flag` given `value` (in place of the value it had), or added; value None: a switch, added once."""
+    if flag in argv:
+        at = argv.index(flag)
+        return argv if value is None else [*argv[: at + 1], value, *argv[at + 2 :]]
+    return [*argv, flag] if value is None else [*argv, flag, value]
+
+
+def drop_option(argv: list[str], flag: str) -> list[str]:
+    """argv without `flag` and its value."""
+    if flag not in argv:
+        return argv
+    at = argv.index(flag)
+    return [*argv[:at], *argv[at + 2 :]]
+
+
+def dask_scheduler_argv(cfg: StackConfig) -> list[str]:
+    """The nta-dask image's CMD (the scheduler as every stack runs it: dashboard prefix, the reaper), with this
+    machine's addresses."""
+    argv = [_venv_bin("dask"), *dockerfile.cmd(REPO / IMAGES["nta-dask"].dockerfile)[1:]]
+    argv = set_option(argv, "--host", "127.0.0.1")
+    argv = set_option(argv, "--port", str(cfg.port("scheduler")))
+    return set_option(argv, "--dashboard-address", f"127.0.0.1:{cfg.port('dashboard')}")
+
+
+def dask_worker_argv(cfg: StackConfig, scheduler: str) -> list[str]:
+    """The worker Deployment's command with the dev overlay's in-place reloader (nta_dev.kube.manifests), run as
+    one local process: no nanny (watchmedo restarts a worker that died), `worker_threads` threads, no dashboard
+    (nothing routes to it here), no pod name, scratch files in the state dir."""
+    base = manifests.command("nta-dask-worker", "dev")
+    if base[:2] != ["dask", "worker"] or not base[2].startswith("tcp://"):
+        raise StackError(f"the worker Deployment's command should start `dask worker tcp://...`, got {base[:3]}")
+    argv = [_venv_bin("dask"), "worker", scheduler, *base[3:]]
+    for flag in ("--dashboard-address", "--name"):
+        argv = drop_option(argv, flag)
+    argv = set_option(argv, "--nthreads", str(cfg.worker_threads))
+    argv = set_option(argv, "--local-directory", str(cfg.state_dir / "dask"))
+    return set_option(set_option(argv, "--no-nanny"), "--no-dashboard")
 
 
 def ports_in_use(cfg: StackConfig) -> list[str]:
