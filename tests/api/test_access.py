@@ -13,6 +13,7 @@ from gridfs import GridFSBucket
 from nta_api.app import create_app
 from nta_api.reference import load_reference_csv
 from nta_api.settings import ConfigError, Settings, load_settings
+from nta_pipeline.identity import AuthConfig
 
 HEADER = "X-Auth-Request-User"
 ALICE, BOB = "alice@example.org", "bob@example.org"
@@ -38,7 +39,7 @@ def jobs(db) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def secured(mongo_url: str, db_name: str, mongo_client):
-    settings = Settings(mongo_url=mongo_url, db_name=db_name, auth="header", auth_header=HEADER,
+    settings = Settings(mongo_url=mongo_url, db_name=db_name, auth=AuthConfig(mode="header", header=HEADER),
                         reference_check_seconds=0.0)  # fmt: skip
     return create_app(settings, client=mongo_client).test_client()
 
@@ -99,9 +100,9 @@ def test_auth_off_is_logged_loudly(mongo_url: str, db_name: str, mongo_client, c
 
 def test_settings_read_auth() -> None:
     base = {"NTA_MONGO_URL": "mongodb://127.0.0.1:27017"}
-    assert (load_settings(base).auth, load_settings(base).auth_header) == ("off", "X-Auth-Request-User")
+    assert (load_settings(base).auth.mode, load_settings(base).auth.header) == ("off", "X-Auth-Request-User")
     s = load_settings({**base, "NTA_AUTH": " Header ", "NTA_AUTH_HEADER": "X-Forwarded-User"})
-    assert (s.auth, s.auth_header) == ("header", "X-Forwarded-User")
+    assert (s.auth.mode, s.auth.header) == ("header", "X-Forwarded-User")
     for env, var in (({"NTA_AUTH": "django"}, "NTA_AUTH"), ({"NTA_AUTH_HEADER": "X_User"}, "NTA_AUTH_HEADER")):
         with pytest.raises(ConfigError, match=var):
             load_settings({**base, **env})

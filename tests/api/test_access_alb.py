@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from nta_api.app import create_app
 from nta_api.reference import load_reference_csv
 from nta_api.settings import ConfigError, Settings, load_settings
+from nta_pipeline.identity import AuthConfig
 from tests.fixtures.alb import ARN, OTHER_ARN, KeyServer, Signer, closed_port_template
 from tests.fixtures.alb import TOKEN_HEADER as TOKEN
 
@@ -29,8 +30,8 @@ def jobs(db) -> dict[str, str]:
 
 
 def _app(mongo_url: str, db_name: str, mongo_client, keys_url: str):
-    settings = Settings(mongo_url=mongo_url, db_name=db_name, auth="alb", auth_alb_arn=ARN, auth_alb_keys_url=keys_url,
-                        auth_alb_timeout=0.5, reference_check_seconds=0.0)  # fmt: skip
+    auth = AuthConfig(mode="alb", alb_arn=ARN, alb_keys_url=keys_url, alb_timeout=0.5)
+    settings = Settings(mongo_url=mongo_url, db_name=db_name, auth=auth, reference_check_seconds=0.0)
     return create_app(settings, client=mongo_client).test_client()
 
 
@@ -91,8 +92,8 @@ def test_search_and_health_stay_open(api) -> None:
 def test_settings_read_alb() -> None:
     base = {"NTA_MONGO_URL": "mongodb://127.0.0.1:27017", "NTA_AUTH": "alb"}
     s = load_settings({**base, "NTA_AUTH_ALB_ARN": ARN, "NTA_AUTH_ALB_CLAIM": "email"})
-    assert (s.auth, s.auth_alb_arn, s.auth_alb_region, s.auth_alb_claim) == ("alb", ARN, "eu-west-1", "email")
-    assert s.auth_alb_keys_url == "https://public-keys.auth.elb.{region}.amazonaws.com/{kid}"
+    assert (s.auth.mode, s.auth.alb_arn, s.auth.alb_region, s.auth.alb_claim) == ("alb", ARN, "eu-west-1", "email")
+    assert s.auth.alb_keys_url == "https://public-keys.auth.elb.{region}.amazonaws.com/{kid}"
     with pytest.raises(ConfigError, match="NTA_AUTH=alb needs NTA_AUTH_ALB_ARN"):
         load_settings(base)
     with pytest.raises(ConfigError, match="NTA_AUTH_ALB_KEYS_URL"):

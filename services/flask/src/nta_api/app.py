@@ -197,11 +197,11 @@ def create_app(settings: Settings | None = None, *, client: MongoClient | None =
     _register_error_handlers(app)
     log.info("nta_api serving %s/ with MongoDB %s, database %s", settings.rest_prefix,
              settings.mongo_url_redacted, settings.db_name)  # fmt: skip
-    if settings.auth == "off":
+    if settings.auth.mode == "off":
         log.warning("AUTHENTICATION OFF: LOCAL ONLY (NTA_AUTH=off): %s/jobs/ lists and serves every job; set "
                     "NTA_AUTH=header behind an auth proxy (or alb behind the ALB's sign-in) before the stack is "
                     "reachable", settings.rest_prefix)  # fmt: skip
     else:
-        log.info("authentication: %s; %s/jobs/ scoped to that user", settings.auth_config.describe(),
+        log.info("authentication: %s; %s/jobs/ scoped to that user", settings.auth.describe(),
                  settings.rest_prefix)  # fmt: skip
     return app

@@ -92,7 +92,7 @@ def create_blueprint() -> Blueprint:
         settings = current_app.extensions["nta_api"].settings
         g.nta_owner = None
         try:
-            g.nta_owner = user_from(request.headers.get, settings.auth_config)
+            g.nta_owner = user_from(request.headers.get, settings.auth)
         except Unauthenticated as exc:
             log.warning("401 on %s: %s (is the request coming through the auth proxy?)", request.path[:200], exc)
             return _error("not signed in: job endpoints need the sign-in proxy's credentials", 401)

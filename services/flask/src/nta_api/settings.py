@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
-from nta_pipeline.identity import DEFAULT_ALB_CLAIM, DEFAULT_ALB_KEYS_URL, DEFAULT_HEADER, AuthConfig, AuthConfigError
+from nta_pipeline.identity import AuthConfig, AuthConfigError
 
 
 class ConfigError(RuntimeError):
@@ -43,17 +43,11 @@ class Settings:
     mongo_url: str = field(repr=False)
     db_name: str = "nta"
     url_prefix: str = "/nta"
-    auth: str = "off"
-    auth_header: str = DEFAULT_HEADER
-    auth_alb_arn: str = ""
-    auth_alb_region: str = ""
-    auth_alb_keys_url: str = DEFAULT_ALB_KEYS_URL
-    auth_alb_claim: str = DEFAULT_ALB_CLAIM
+    # NTA_AUTH*: validated and normalised by nta_pipeline.identity, the rules Django shares.
+    auth: AuthConfig = field(default_factory=AuthConfig)
     # Not environment-driven: tuning knobs that tests override by constructing Settings directly.
     mongo_timeout_ms: int = 3000
     reference_check_seconds: float = 5.0
-    auth_alb_timeout: float = 3.0  # one fetch of the ALB's public key
-    auth_config: AuthConfig = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.mongo_url.startswith(("mongodb://", "mongodb+srv://")):
@@ -63,17 +57,6 @@ class Settings:
             raise ConfigError(f"NTA_DB_NAME must match {_DB_NAME.pattern}, got {self.db_name!r}")
         if not _PREFIX.fullmatch(self.url_prefix):
             raise ConfigError(f"NTA_URL_PREFIX must look like /nta (or be empty), got {self.url_prefix!r}")
-        try:
-            auth = AuthConfig(mode=self.auth, header=self.auth_header, alb_arn=self.auth_alb_arn,
-                              alb_region=self.auth_alb_region, alb_keys_url=self.auth_alb_keys_url,
-                              alb_claim=self.auth_alb_claim, alb_timeout=self.auth_alb_timeout)  # fmt: skip
-        except AuthConfigError as exc:
-            raise ConfigError(str(exc)) from None
-        # Normalised there (case, blanks, defaults); the fields stay plain strings for tests and logs.
-        for name, value in (("auth", auth.mode), ("auth_header", auth.header), ("auth_alb_arn", auth.alb_arn),
-                            ("auth_alb_region", auth.alb_region), ("auth_alb_keys_url", auth.alb_keys_url),
-                            ("auth_alb_claim", auth.alb_claim), ("auth_config", auth)):  # fmt: skip
-            object.__setattr__(self, name, value)
 
     @property
     def rest_prefix(self) -> str:
@@ -109,6 +92,4 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     except AuthConfigError as exc:
         raise ConfigError(str(exc)) from None
     return Settings(mongo_url=mongo_url, db_name=env.get("NTA_DB_NAME", "nta").strip() or "nta",
-                    url_prefix=prefix, auth=auth.mode, auth_header=auth.header, auth_alb_arn=auth.alb_arn,
-                    auth_alb_region=auth.alb_region, auth_alb_keys_url=auth.alb_keys_url,
-                    auth_alb_claim=auth.alb_claim)  # fmt: skip
+                    url_prefix=prefix, auth=auth)  # fmt: skip
