@@ -7,7 +7,8 @@ import os
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+
+from nta_pipeline.redact import redact_url
 
 from .errors import ToolkitError
 from .kube.context import describe, load_kubeconfig
@@ -124,14 +125,6 @@ def check_ports(ports: dict[int, str]) -> list[Finding]:
     return found
 
 
-def redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def check_mongo(url: str | None, timeout_ms: int = 3000) -> Finding:
     if not url:
         return Finding("note", "NTA_MONGO_URL", "not set: `./inv up` starts its own local MongoDB stand-in; set it "
@@ -145,16 +138,16 @@ def check_mongo(url: str | None, timeout_ms: int = 3000) -> Finding:
     try:
         client: MongoClient = MongoClient(url, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms)
     except (PyMongoError, ValueError) as exc:
-        return Finding("FAIL", "NTA_MONGO_URL", f"{redact(url)} is not a valid MongoDB URL ({exc}): fix it")
+        return Finding("FAIL", "NTA_MONGO_URL", f"{redact_url(url)} is not a valid MongoDB URL ({exc}): fix it")
     try:
         client.admin.command("ping")
     except PyMongoError as exc:
-        return Finding("FAIL", "NTA_MONGO_URL", f"{redact(url)} does not answer ({exc.__class__.__name__}): start "
+        return Finding("FAIL", "NTA_MONGO_URL", f"{redact_url(url)} does not answer ({exc.__class__.__name__}): start "
                                                 "that MongoDB, fix the URL, or unset it to let `./inv up` start "
                                                 "one")  # fmt: skip
     finally:
         client.close()
-    return Finding("ok", "NTA_MONGO_URL", f"{redact(url)} answers ping")
+    return Finding("ok", "NTA_MONGO_URL", f"{redact_url(url)} answers ping")
 
 
 def diagnose(ports: dict[int, str] | None = None, mongo_url: str | None = None,

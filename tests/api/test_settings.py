@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nta_api.settings import ConfigError, Settings, load_settings, redact_url
+from nta_api.settings import ConfigError, Settings, load_settings
 
 
 def test_defaults() -> None:
@@ -36,4 +36,3 @@ def test_credentials_never_in_repr_or_redacted_url() -> None:
     s = Settings(mongo_url="mongodb://nta:s3cret@db:27017/?authSource=admin")
     assert "s3cret" not in repr(s)
     assert s.mongo_url_redacted == "mongodb://nta:***@db:27017/?authSource=admin"
-    assert redact_url("mongodb://127.0.0.1:27017") == "mongodb://127.0.0.1:27017"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nta_dev.doctor import check_mongo, diagnose, redact, report
+from nta_dev.doctor import check_mongo, diagnose, report
 
 from .fakes import FAKE_KUBECTL, LOCAL, REMOTE, run_inv, write_script
 
@@ -105,9 +105,10 @@ def test_mongo_reachable(mongo_url: str) -> None:
     assert finding.level == "ok", finding.line()
 
 
-def test_redact_hides_only_the_password() -> None:
-    assert redact("mongodb://u:pw@db:27017/?authSource=admin") == "mongodb://u:***@db:27017/?authSource=admin"
-    assert redact("mongodb://db:27017") == "mongodb://db:27017"
+def test_an_unreachable_mongo_is_reported_without_its_password() -> None:
+    finding = check_mongo("mongodb://u:s3cret@127.0.0.1:1/?authSource=admin", timeout_ms=200)
+    assert finding.level == "FAIL" and "mongodb://u:***@127.0.0.1:1/" in finding.line()
+    assert "s3cret" not in finding.line()
 
 
 def test_cli_exits_non_zero_on_problems(only_bin: Path) -> None:

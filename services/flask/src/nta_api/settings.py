@@ -24,9 +24,9 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
 
 from nta_pipeline.identity import AuthConfig, AuthConfigError
+from nta_pipeline.redact import redact_url
 
 
 class ConfigError(RuntimeError):
@@ -65,19 +65,6 @@ class Settings:
     @property
     def mongo_url_redacted(self) -> str:
         return redact_url(self.mongo_url)
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced by ``***`` (safe to log)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable url>"
-    if "@" not in parts.netloc:
-        return url
-    userinfo, _, hosts = parts.netloc.rpartition("@")
-    user = userinfo.split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{hosts}"))
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
