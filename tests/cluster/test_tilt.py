@@ -36,7 +36,7 @@ from tests.fixtures.require import unavailable
 from tests.fixtures.stack_probes import stack_probes
 
 from .conftest import REPO_ROOT, Kubectl, run_inv
-from .helpers import NAMESPACE, NODE_PORT, get, items, pod_states, ready
+from .helpers import NAMESPACE, NODE_PORT, get, items, pod_states, ready, timestamp
 
 WORKLOADS = {"nta-mongodb", "nta-dask-scheduler", "nta-dask-worker", "nta-django", "nta-flask", "nta-nginx"}
 BUILT = {"nta-nginx", "nta-django", "nta-flask", "nta-dask", "nta-mongo-standin"}  # the Tiltfile's docker_builds
@@ -177,10 +177,11 @@ def test_a_saved_file_is_served_by_the_same_pods(up: TiltUp, probes: dict[str, P
     assert pod_states(kubectl) == before  # same pods, no container restarted
 
 
-def newest_build(up: TiltUp, resource: str) -> dict:
-    """The resource's latest build or live update in Tilt's API ({} before the first): startTime, error, ..."""
-    history = up.resources().get(resource, {}).get("buildHistory") or [{}]
-    return history[0]
+def build_after(up: TiltUp, resource: str, since: float) -> dict:
+    """The resource's newest finished build or live update that started after `since` (epoch seconds), or {}."""
+    newest = (up.resources().get(resource, {}).get("buildHistory") or [{}])[0]
+    started, finished = newest.get("startTime"), newest.get("finishTime")
+    return newest if started and finished and timestamp(started) > since else {}
 
 
 def test_a_broken_nginx_template_fails_the_live_update_and_nginx_serves_on(up: TiltUp, probes: dict[str, Probe],
@@ -190,22 +191,21 @@ def test_a_broken_nginx_template_fails_the_live_update_and_nginx_serves_on(up: T
     live the same way. No pod is replaced."""
     path = REPO_ROOT / "services/nginx/nginx.conf.template"
     original = path.read_text()
-    before, started = pod_states(kubectl), newest_build(up, "nta-nginx").get("startTime")
+    before = pod_states(kubectl)
     try:
+        saved = time.time()  # builds of earlier saves (a restore still being synced) started before this
         path.write_text(original.replace("server {", "server {\n    no_such_directive on;", 1))
-        wait_for(lambda: newest_build(up, "nta-nginx").get("startTime") not in (None, started)
-                 and newest_build(up, "nta-nginx").get("finishTime"), "Tilt's live update of the broken template")
-        failed = newest_build(up, "nta-nginx")
+        wait_for(lambda: build_after(up, "nta-nginx", saved), "Tilt's live update of the broken template")
+        failed = build_after(up, "nta-nginx", saved)
         assert failed.get("error"), failed  # the update is reported as failed, not as done
         logs = up.api("logs", "nta-nginx").stdout
         assert "no_such_directive" in logs, logs[-3000:]  # nginx -t's message reaches the developer
         assert probes["nginx"](""), "nginx stopped serving after the failed reload"
     finally:
+        fixed = time.time()
         path.write_text(original)
-    failed_at = newest_build(up, "nta-nginx").get("startTime")
-    wait_for(lambda: newest_build(up, "nta-nginx").get("startTime") != failed_at
-             and newest_build(up, "nta-nginx").get("finishTime"), "Tilt's live update of the fixed template")
-    assert not newest_build(up, "nta-nginx").get("error"), newest_build(up, "nta-nginx")
+    wait_for(lambda: build_after(up, "nta-nginx", fixed), "Tilt's live update of the fixed template")
+    assert not build_after(up, "nta-nginx", fixed).get("error"), build_after(up, "nta-nginx", fixed)
     assert probes["nginx"]("")
     assert pod_states(kubectl) == before
 
@@ -240,6 +240,8 @@ def test_a_breakpoint_survives_a_live_update(up: TiltUp, kubectl: Kubectl) -> No
         assert "WSGIRequest" in local_variables(session, frame["id"])["request"]
         session.resume(stopped["threadId"], answer)
         assert answer.result(timeout=SERVE_TIMEOUT_S) == "ok\n"
+        # Every thread of the worker runs again (none left suspended by debugpy): another page is served.
+        assert "<html" in http_get(f"{NODE_PORT}/nta/jobs/", 20).lower(), "Django stopped answering after continue"
 
         sessions = len(debugger.sessions)
         views.write_text(original.replace('HttpResponse("ok\\n"', 'HttpResponse("ok via tilt\\n"', 1))
