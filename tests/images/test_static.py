@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 from docker.utils.build import exclude_paths
 
 from nta_dev.images import base as base_image
+from nta_dev.images import dockerfile
 from nta_dev.images.build import IMAGES, MONGO_STANDIN, REPO
 from nta_dev.stack import containers
 from tests.manifests.contract import DEV_WORKER_PRELOAD, SCHEDULER_COMMAND, WORKER_COMMAND
@@ -106,7 +106,6 @@ def test_missing_apt_source_names_the_fix(tmp_path: Path, monkeypatch: pytest.Mo
 def test_the_dask_image_alone_runs_the_scheduler_with_its_reaper() -> None:
     # A scheduler started from the image alone still fails jobs whose worker went silent; the Deployment runs this
     # CMD (it sets no command), and dev and prod inherit it from the deps stage: written once.
-    text = re.sub(r"\\\r?\n\s*", " ", DOCKERFILES["nta-dask"].read_text())
-    commands = [json.loads(m) for m in re.findall(r"(?m)^CMD (\[.*\])\s*$", text)]
-    assert commands == [SCHEDULER_COMMAND]
+    text = DOCKERFILES["nta-dask"].read_text()
+    assert dockerfile.cmd(DOCKERFILES["nta-dask"]) == SCHEDULER_COMMAND  # exactly one CMD (else ToolkitError)
     assert text.index("CMD [") < text.index(" AS dev"), "the CMD belongs to the deps stage both targets build on"
