@@ -8,6 +8,7 @@ across its in-place reload.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -80,9 +81,16 @@ def test_a_worker_breakpoint_stops_in_pycharm_across_its_in_place_reload(pycharm
     expr = "__import__('nta_pipeline._debug_probe', fromlist=['answer']).answer(21)"
     try:
         # Every task goes to this stack's worker, the process that dialled PyCharm (not another on the scheduler).
+        # It dials PyCharm from its preload, before it registers with the scheduler: on a busy machine, seconds
+        # before.
         pid = pycharm_stack.stack.dask_worker_pid()
-        worker = [address for address, p in client.run(os.getpid).items() if p == pid]
-        assert worker, f"the stack's worker (pid {pid}) is not on the scheduler"
+        deadline = time.monotonic() + BOUND_S
+        while True:
+            pids = client.run(os.getpid)  # address -> pid of every worker on the scheduler
+            if worker := [address for address, p in pids.items() if p == pid]:
+                break
+            assert time.monotonic() < deadline, f"the stack's worker (pid {pid}) is not on the scheduler: {pids}"
+            time.sleep(0.2)
 
         def submit() -> Any:
             return client.submit(eval, expr, pure=False, workers=worker, allow_other_workers=False)
