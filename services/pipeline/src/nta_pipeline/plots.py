@@ -72,9 +72,12 @@ def png_bytes(fig: Figure) -> bytes:
     """The figure as PNG, drawn once (the figure's dpi is the output resolution)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+    from .drawcache import ticks_computed_once
+
     buf = io.BytesIO()
     # Not fig.savefig: with a layout engine it runs a whole extra draw before the real one.
-    FigureCanvasAgg(fig).print_png(buf)
+    with ticks_computed_once():
+        FigureCanvasAgg(fig).print_png(buf)
     return buf.getvalue()
 
 
