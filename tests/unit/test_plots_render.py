@@ -1,9 +1,11 @@
-"""Plots drawn by the render worker (nta_pipeline.render) are the plots drawn in-process, byte for byte; a failed
-drawing names its step; the worker count follows NTA_RENDER_WORKERS and the CPUs usable (a cgroup CPU limit
-counts)."""
+"""Plots drawn by the render worker (nta_pipeline.render) are the plots drawn in-process, byte for byte; figures no
+worker has started are drawn by the reader; a failed drawing names its step; the worker count follows
+NTA_RENDER_WORKERS and the CPUs usable (a cgroup CPU limit counts)."""
 
 from __future__ import annotations
 
+import os
+import time
 from concurrent.futures import Future
 
 import numpy as np
@@ -49,6 +51,44 @@ def test_worker_draws_the_same_pngs_as_in_process(tmp_path) -> None:
     assert names == [s["name"] for s in here.summary["steps"]]
     drawn = {s["name"]: s["seconds"] for s in there.summary["steps"] if s["name"].startswith("Create")}
     assert all(seconds > 0 for seconds in drawn.values())  # the worker's drawing time was added
+
+
+def _drawn_by(seconds: float = 0.0) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def _fails() -> bytes:
+    raise ValueError("bad figure")
+
+
+def test_figures_no_worker_has_started_are_drawn_by_the_reader() -> None:
+    with RenderPool(1) as pool:
+        first = pool.submit(_drawn_by, 1.0)  # keeps the one worker busy
+        rest = [pool.submit(_drawn_by) for _ in range(3)]
+        rest.append(pool.submit(_fails))
+        pool.draw_waiting_here()
+        assert all(f.done() for f in rest)  # drawn here, at once, while the worker is still on the first
+        assert not first.done()
+        assert {f.result()[1] for f in rest[:3]} == {os.getpid()}
+        assert isinstance(rest[3].exception(), ValueError)  # a failure here is the future's, as in a worker
+        assert first.result()[1] != os.getpid()
+
+
+def test_closing_the_pool_resolves_every_figure() -> None:
+    pool = RenderPool(1)
+    futures = [pool.submit(_drawn_by, 0.2) for _ in range(3)]
+    pool.close()
+    assert all(f.done() and isinstance(f.result()[1], int) for f in futures)
+
+
+def test_closing_on_an_error_cancels_what_nobody_started() -> None:
+    pool = RenderPool(1)
+    first = pool.submit(_drawn_by, 0.5)
+    waiting = pool.submit(_drawn_by)
+    pool.close(cancel=True)
+    assert waiting.cancelled()
+    first.exception(timeout=10)  # the one in flight resolves too (drawn, or cancelled with the executor)
 
 
 def test_a_failed_drawing_names_its_step() -> None:

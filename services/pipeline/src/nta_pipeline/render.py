@@ -5,7 +5,8 @@ Drawing is matplotlib's single-threaded Python, so threads cannot overlap it wit
 draws a small warm-up figure (fonts, the mathtext parser, tick machinery) while the main process imports pandas,
 reads the tables and computes. The workflow then hands each figure's data to the pool (`run_workflow(...,
 renderer=pool)`) and goes on; `Results.plots` is then a `PendingPlots` that waits for the PNGs only when they are
-read, so the workbook and CSVs are written while the figures are drawn.
+read, so the workbook and CSVs are written while the figures are drawn, and a figure the worker has not started
+by then is drawn by the main process instead of waiting its turn.
 
 Without a renderer (the Dask job runner, whose worker threads should not fork) the workflow draws in-process.
 """
@@ -15,9 +16,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -73,21 +76,77 @@ def _timed(fn: Callable[..., PNG], args: tuple, kwargs: dict[str, Any]) -> tuple
 
 
 class RenderPool:
-    """Worker processes that draw figures; start it early, close it (or use `with`) when the PNGs are read."""
+    """Worker processes that draw figures; start it early, close it (or use `with`) when the PNGs are read.
+
+    Figures wait in a queue of its own and go to a worker one at a time, as one becomes free, so a figure no
+    worker has started can still be drawn by the process that reads the results once that has nothing else to do
+    (`draw_waiting_here`): the two cores share the figures by how long each takes, not by a guess made up front.
+    """
 
     def __init__(self, workers: int = 1) -> None:
         # fork: the worker starts in milliseconds and shares what is already imported. Elsewhere, the default
         # start method (spawn) works too, only with a slower start.
         context = multiprocessing.get_context("fork") if sys.platform == "linux" else None
         self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_warm_up)
+        self._workers = workers
+        self._waiting: deque[tuple[Future[tuple[float, PNG]], Callable[..., PNG], tuple, dict[str, Any]]] = deque()
+        self._busy = 0
+        self._lock = threading.Lock()
         # The first submit forks the workers (all at once under fork); a no-op makes that happen now.
         self._executor.submit(int)
 
     def submit(self, fn: Callable[..., PNG], /, *args: Any, **kwargs: Any) -> Future[tuple[float, PNG]]:
-        """Draw `fn(*args, **kwargs)` in a worker; the future gives (seconds spent drawing, PNG or PNGs)."""
-        return self._executor.submit(_timed, fn, args, kwargs)
+        """Draw `fn(*args, **kwargs)` in a worker (or here, see `draw_waiting_here`); the future gives (seconds
+        spent drawing, PNG or PNGs)."""
+        future: Future[tuple[float, PNG]] = Future()
+        with self._lock:
+            self._waiting.append((future, fn, args, kwargs))
+            self._dispatch()
+        return future
+
+    def _dispatch(self) -> None:
+        """Hand waiting figures to free workers, oldest first (under the lock)."""
+        while self._busy < self._workers and self._waiting:
+            future, fn, args, kwargs = self._waiting.popleft()
+            if not future.set_running_or_notify_cancel():
+                continue
+            self._busy += 1
+            self._executor.submit(_timed, fn, args, kwargs).add_done_callback(
+                lambda drawn, future=future: self._finished(drawn, future))  # fmt: skip
+
+    def _finished(self, drawn: Future[tuple[float, PNG]], future: Future[tuple[float, PNG]]) -> None:
+        with self._lock:
+            self._busy -= 1
+            self._dispatch()
+        if drawn.cancelled():
+            future.set_exception(CancelledError())
+        elif (exc := drawn.exception()) is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(drawn.result())
+
+    def draw_waiting_here(self) -> None:
+        """Draw, in this process, every figure no worker has started: newest first, while the workers take the
+        oldest."""
+        while True:
+            with self._lock:
+                if not self._waiting:
+                    return
+                future, fn, args, kwargs = self._waiting.pop()
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(_timed(fn, args, kwargs))
+                except Exception as exc:  # reported where the plots are read, naming the step
+                    future.set_exception(exc)
 
     def close(self, *, cancel: bool = False) -> None:
+        if not cancel:
+            self.draw_waiting_here()  # a worker freed after shutdown could not take them
+        else:
+            with self._lock:
+                for future, *_ in self._waiting:
+                    future.cancel()
+                self._waiting.clear()
         self._executor.shutdown(wait=not cancel, cancel_futures=cancel)
 
     def __enter__(self) -> RenderPool:
@@ -101,13 +160,16 @@ class PendingPlots(Mapping[str, bytes]):
     """Plot name -> PNG, drawn by a RenderPool; reading any entry waits for all of them.
 
     A failed drawing raises StepError naming its step when the plots are read; `on_drawn(step, seconds)` reports
-    each figure's drawing time once it has arrived.
+    each figure's drawing time once it has arrived. `before_wait()` runs once, on the first read, before waiting
+    (RenderPool.draw_waiting_here: the reader draws what no worker has started).
     """
 
-    def __init__(self, on_drawn: Callable[[str, float], None] | None = None) -> None:
+    def __init__(self, on_drawn: Callable[[str, float], None] | None = None,
+                 before_wait: Callable[[], None] | None = None) -> None:  # fmt: skip
         self._pending: list[tuple[str, str, Future[tuple[float, PNG]]]] = []
         self._done: dict[str, bytes] | None = None
         self._on_drawn = on_drawn or (lambda step, seconds: None)
+        self._before_wait = before_wait or (lambda: None)
 
     def add(self, step: str, name: str, future: Future[tuple[float, PNG]]) -> None:
         """`name` is the plot's key, or the prefix of `name_1`, `name_2`, ... when the future gives a list."""
@@ -115,6 +177,7 @@ class PendingPlots(Mapping[str, bytes]):
 
     def _plots(self) -> dict[str, bytes]:
         if self._done is None:
+            self._before_wait()
             done: dict[str, bytes] = {}
             for step, name, future in self._pending:
                 try:

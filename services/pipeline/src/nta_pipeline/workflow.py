@@ -164,7 +164,7 @@ class _Drawings:
                 entry = next(t for t in run.timings if t["name"] == step)
                 entry["seconds"] = round(entry["seconds"] + seconds, 4)
 
-            self.plots = PendingPlots(on_drawn=drawn)
+            self.plots = PendingPlots(on_drawn=drawn, before_wait=renderer.draw_waiting_here)
 
     def draw(self, step: str, name: str, fn: Callable[..., bytes | list[bytes]], *args: object,
              **kwargs: object) -> None:  # fmt: skip
