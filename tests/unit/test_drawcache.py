@@ -10,7 +10,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator
 
-from nta_pipeline.drawcache import ticks_computed_once
+from nta_pipeline.drawcache import computed_once
 
 
 class CountingLocator(LogLocator):
@@ -45,7 +45,7 @@ def test_a_draw_computes_each_axis_ticks_once_and_draws_the_same_png() -> None:
     plain = _png(_figure())
     plain_calls = CountingLocator.calls
     CountingLocator.calls = 0
-    with ticks_computed_once():
+    with computed_once():
         cached = _png(_figure())
     assert cached == plain
     # One tick update asks the major locator twice (the minor ticks leave out the major ones' positions).
@@ -56,7 +56,7 @@ def test_a_draw_computes_each_axis_ticks_once_and_draws_the_same_png() -> None:
 def test_new_view_limits_get_new_ticks() -> None:
     fig = _figure()
     ax = fig.axes[0]
-    with ticks_computed_once():
+    with computed_once():
         before = [t.get_loc() for t in ax.yaxis._update_ticks()]
         ax.set_ylim(1e6, 1e9)
         after = [t.get_loc() for t in ax.yaxis._update_ticks()]
@@ -74,7 +74,7 @@ def test_nothing_is_remembered_outside_the_block_or_on_another_thread() -> None:
         axis._update_ticks()
         seen.append(CountingLocator.calls)
 
-    with ticks_computed_once():
+    with computed_once():
         axis._update_ticks()
         thread = threading.Thread(target=count_on_other_thread)
         thread.start()
@@ -83,3 +83,16 @@ def test_nothing_is_remembered_outside_the_block_or_on_another_thread() -> None:
     axis._update_ticks()
     axis._update_ticks()
     assert seen == [4] and CountingLocator.calls == 4  # two updates, not remembered
+
+
+def test_a_text_changed_within_the_block_is_laid_out_again() -> None:
+    fig = _figure()
+    text = fig.axes[0].set_title("10")
+    renderer = fig.canvas.get_renderer()
+    with computed_once():
+        narrow = text.get_window_extent(renderer).width
+        text.set_text("10000")
+        wide = text.get_window_extent(renderer).width
+        text.set_fontsize(text.get_fontsize() * 2)
+        wider = text.get_window_extent(renderer).width
+    assert narrow < wide < wider

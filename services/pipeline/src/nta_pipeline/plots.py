@@ -12,6 +12,7 @@ query of the constrained layout), so two things that repeated it are avoided, bo
 axes title left at its automatic height re-measures the y axis on every layout query (the CV panels and the
 tracer panels with a log axis pin it at y = 1, the height it got anyway: nothing sits above those axes; linear
 tracer axes may show an offset text there and the heatmap's title is moved, so both keep the automatic height).
+Within the one draw, each axis computes its ticks and each text its layout once (nta_pipeline.drawcache).
 The PNGs are pixel-identical to those of `savefig`; tests/pipeline/test_plot_reference.py holds the proof.
 
 Differences from the original, each a fix:
@@ -72,11 +73,11 @@ def png_bytes(fig: Figure) -> bytes:
     """The figure as PNG, drawn once (the figure's dpi is the output resolution)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from .drawcache import ticks_computed_once
+    from .drawcache import computed_once
 
     buf = io.BytesIO()
     # Not fig.savefig: with a layout engine it runs a whole extra draw before the real one.
-    with ticks_computed_once():
+    with computed_once():
         FigureCanvasAgg(fig).print_png(buf)
     return buf.getvalue()
 
