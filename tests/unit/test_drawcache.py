@@ -88,7 +88,7 @@ def test_nothing_is_remembered_outside_the_block_or_on_another_thread() -> None:
 def test_a_text_changed_within_the_block_is_laid_out_again() -> None:
     fig = _figure()
     text = fig.axes[0].set_title("10")
-    renderer = fig.canvas.get_renderer()
+    renderer = FigureCanvasAgg(fig).get_renderer()
     with computed_once():
         narrow = text.get_window_extent(renderer).width
         text.set_text("10000")
