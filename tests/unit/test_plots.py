@@ -279,3 +279,38 @@ def test_tracer_plots_without_tracers(tmp_path: Path) -> None:
         == []
     )
     assert not list(tmp_path.iterdir())
+
+
+def _varied_tracer_figures() -> list[tuple[pd.DataFrame, pd.DataFrame, str, bool]]:
+    """Four tracer figures on the one 4 x 4 grid that differ in every way a reused figure could leak state: log
+    and linear axes, unused panels, an empty panel, a log panel without positive values, other groups, a title
+    pinned on one and automatic on the next."""
+    figures = []
+    for n, injections, groups, yaxis, trend in ((16, 12, ["Blank", "QC", "Sample"], "log", True),
+                                                (14, 9, [f"G{i}" for i in range(12)], "linear", True),
+                                                (16, 7, None, "log", False),
+                                                (13, 12, ["Blank", "Sample"], "log", True)):  # fmt: skip
+        tracers, run_sequence = tracer_inputs(n, injections, groups)
+        tracers.iloc[:, 1:] *= np.linspace(1, 1e3, n)[:, None]  # each panel its own range
+        if n == 16 and not trend:
+            tracers.iloc[2, 1:] = NAN  # nothing to draw
+            tracers.iloc[5, 1:] = 0.0  # no positive value: a linear axis although log was asked for
+        figures.append((tracers, run_sequence, yaxis, trend))
+    return figures
+
+
+def test_a_reused_tracer_figure_draws_what_a_new_one_draws() -> None:
+    def draw(tracers: pd.DataFrame, run_sequence: pd.DataFrame, yaxis: str, trend: bool) -> bytes:
+        return plots.draw_tracer_figures(tracers, run_sequence, mode="ESI+", yaxis=yaxis, trendline=trend)[0]
+
+    fresh = []
+    for figure in _varied_tracer_figures():
+        plots._scaffolds.tracer.clear()
+        fresh.append(draw(*figure))
+    reused, scaffolds = [], set()
+    for figure in _varied_tracer_figures():
+        reused.append(draw(*figure))
+        scaffolds.add(id(plots._scaffolds.tracer[(4, 4, plots.TRACER_DPI)][0]))
+    assert len(scaffolds) == 1  # one figure served all four
+    assert [len(set(fresh[:i + 1])) for i in range(4)] == [1, 2, 3, 4]  # four different images
+    assert reused == fresh  # byte for byte

@@ -12,7 +12,8 @@ query of the constrained layout), so two things that repeated it are avoided, bo
 axes title left at its automatic height re-measures the y axis on every layout query (the CV panels and the
 tracer panels with a log axis pin it at y = 1, the height it got anyway: nothing sits above those axes; linear
 tracer axes may show an offset text there and the heatmap's title is moved, so both keep the automatic height).
-Within the one draw, each axis computes its ticks and each text its layout once (nta_pipeline.drawcache).
+Within the one draw, each axis computes its ticks and each text its layout once (nta_pipeline.drawcache), and a
+tracer figure's grid of axes is reused by the next tracer figure of that grid drawn on the same thread.
 The PNGs are pixel-identical to those of `savefig`; tests/pipeline/test_plot_reference.py holds the proof.
 
 Differences from the original, each a fix:
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -417,9 +419,7 @@ def draw_tracer_figures(
 
     for start in range(0, len(tracers), MAX_TRACERS_PER_FIGURE):
         chunk = tracers.iloc[start : start + MAX_TRACERS_PER_FIGURE]
-        n_rows, n_cols = grid_shape(len(chunk))
-        fig = _figure(14, 8, TRACER_DPI)
-        axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
+        fig, axes = _tracer_figure(*grid_shape(len(chunk)))
         for ax, (_, row) in zip(axes, chunk.iterrows(), strict=False):
             raw = pd.Series([row[column_of[n]] for n in order["name"]], index=order.index, dtype=object)
             pts = order.assign(y=pd.to_numeric(raw, errors="coerce").astype(float)).dropna(subset=["y"])
@@ -455,4 +455,48 @@ def draw_tracer_figures(
         ]
         fig.legend(handles, list(colors), loc="outside right upper", title="Sample Group", fontsize=9)
         pngs.append(png_bytes(fig))
+        _scaffolds.tracer[(*grid_shape(len(chunk)), TRACER_DPI)] = fig, axes  # drawn without error: reusable
     return pngs
+
+
+class _Scaffolds(threading.local):
+    """Per thread (Dask draws on several at once): tracer figures by (rows, cols, dpi), kept for reuse."""
+
+    def __init__(self) -> None:
+        self.tracer: dict[tuple[int, int, int], tuple[Figure, np.ndarray]] = {}
+
+
+_scaffolds = _Scaffolds()
+
+
+def _tracer_figure(n_rows: int, n_cols: int) -> tuple[Figure, np.ndarray]:
+    """A 14 x 8 in figure with an n_rows x n_cols grid of empty axes.
+
+    Creating the axes and their tick objects is a third of a tracer figure's drawing time, so the figure drawn last
+    with this grid is emptied and handed out again: data artists, legend and limits go, every axes returns to its
+    grid cell and automatic title height, and what is drawn next is what a new figure would show, byte for byte
+    (tests/unit/test_plots.py draws sequences both ways). The figure is taken out of the cache while in use, so a
+    drawing that fails half-way is never reused.
+    """
+    from matplotlib.transforms import Bbox
+
+    cached = _scaffolds.tracer.pop((n_rows, n_cols, TRACER_DPI), None)
+    if cached is None:
+        fig = _figure(14, 8, TRACER_DPI)
+        return fig, fig.subplots(n_rows, n_cols, squeeze=False).ravel()
+    fig, axes = cached
+    for legend in list(fig.legends):
+        legend.remove()
+    for ax in axes:
+        for artist in [*ax.collections, *ax.lines]:
+            artist.remove()
+        ax.set_subplotspec(ax.get_subplotspec())  # back to its cell: the layout starts from there, as on a new one
+        ax.dataLim.set(Bbox.null())
+        ax.ignore_existing_data_limits = True
+        ax.set_yscale("linear")
+        ax.set_xlim(0, 1, auto=True)  # a new axes' limits, autoscaled again
+        ax.set_ylim(0, 1, auto=True)
+        ax.set_axis_on()
+        ax.set_title("")
+        ax._autotitlepos = True  # as a new axes has it; set_title(y=...) turned it off for a log panel
+    return fig, axes
