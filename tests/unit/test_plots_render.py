@@ -75,6 +75,17 @@ def test_figures_no_worker_has_started_are_drawn_by_the_reader() -> None:
         assert first.result()[1] != os.getpid()
 
 
+def test_a_free_worker_takes_the_newest_figure_and_the_reader_the_oldest() -> None:
+    with RenderPool(1) as pool:
+        first = pool.submit(_drawn_by, 0.5)
+        oldest, middle, newest = (pool.submit(_drawn_by) for _ in range(3))
+        first.result()  # the worker, free again, has taken its next figure before the first one resolves
+        pool.draw_waiting_here()
+        assert oldest.done() and middle.done()
+        assert oldest.result()[1] == middle.result()[1] == os.getpid()
+        assert newest.result()[1] == first.result()[1] != os.getpid()
+
+
 def test_closing_the_pool_resolves_every_figure() -> None:
     pool = RenderPool(1)
     futures = [pool.submit(_drawn_by, 0.2) for _ in range(3)]

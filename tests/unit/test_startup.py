@@ -1,5 +1,6 @@
 """`nta-ms1` imports only what it needs: nothing heavy for `params`; for `run`, no search client without a search
-and no matplotlib in the main process while a plot worker draws (checked in a fresh interpreter)."""
+(checked in a fresh interpreter). matplotlib may or may not reach the main process while a plot worker draws: the
+main process draws a figure the worker has not started by the time the results are written (render.RenderPool)."""
 
 from __future__ import annotations
 
@@ -36,12 +37,13 @@ def test_workflow_module_needs_neither_matplotlib_nor_requests() -> None:
     assert loaded == {"pandas": True, "matplotlib": False, "requests": False, "xlsxwriter": True}
 
 
-def test_run_draws_in_the_worker_and_searches_nothing(tmp_path: Path) -> None:
+def test_run_with_a_plot_worker_searches_nothing(tmp_path: Path) -> None:
     (tmp_path / "pos.csv").write_text(TABLE)
     out = tmp_path / "out"
     code = (f"from nta_pipeline import cli\nassert cli.main(['run', '--pos', {str(tmp_path / 'pos.csv')!r}, "
             f"'--out', {str(out)!r}, '--no-search', '--quiet']) == 0")  # fmt: skip
     loaded = loaded_after(code, workers="1")
-    assert loaded == {"pandas": True, "matplotlib": False, "requests": False, "xlsxwriter": True}
+    assert {m: loaded[m] for m in ("pandas", "requests", "xlsxwriter")} == {"pandas": True, "requests": False,
+                                                                             "xlsxwriter": True}  # fmt: skip
     assert sorted(p.name for p in out.glob("*.png")) == ["Example_nta_cv_scatterplot.png",
                                                           "Example_nta_occurrence_heatmap.png"]  # fmt: skip

@@ -81,6 +81,10 @@ class RenderPool:
     Figures wait in a queue of its own and go to a worker one at a time, as one becomes free, so a figure no
     worker has started can still be drawn by the process that reads the results once that has nothing else to do
     (`draw_waiting_here`): the two cores share the figures by how long each takes, not by a guess made up front.
+    A free worker takes the newest figure and the reader the oldest: the workflow submits the heatmap and the
+    scatterplot before the tracer figures, so the warm worker, which reuses its figure scaffolding, gets the
+    tracer figures and the reader, which must import matplotlib first, the single-axes figures. Measured on the
+    holdout-like data: the reader's first figure costs it 0.6-0.8 s more than the worker.
     """
 
     def __init__(self, workers: int = 1) -> None:
@@ -105,9 +109,9 @@ class RenderPool:
         return future
 
     def _dispatch(self) -> None:
-        """Hand waiting figures to free workers, oldest first (under the lock)."""
+        """Hand waiting figures to free workers, newest first (under the lock)."""
         while self._busy < self._workers and self._waiting:
-            future, fn, args, kwargs = self._waiting.popleft()
+            future, fn, args, kwargs = self._waiting.pop()
             if not future.set_running_or_notify_cancel():
                 continue
             self._busy += 1
@@ -126,13 +130,13 @@ class RenderPool:
             future.set_result(drawn.result())
 
     def draw_waiting_here(self) -> None:
-        """Draw, in this process, every figure no worker has started: newest first, while the workers take the
-        oldest."""
+        """Draw, in this process, every figure no worker has started: oldest first, while the workers take the
+        newest."""
         while True:
             with self._lock:
                 if not self._waiting:
                     return
-                future, fn, args, kwargs = self._waiting.pop()
+                future, fn, args, kwargs = self._waiting.popleft()
             if future.set_running_or_notify_cancel():
                 try:
                     future.set_result(_timed(fn, args, kwargs))
