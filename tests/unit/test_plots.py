@@ -305,12 +305,38 @@ def test_a_reused_tracer_figure_draws_what_a_new_one_draws() -> None:
 
     fresh = []
     for figure in _varied_tracer_figures():
-        plots._scaffolds.tracer.clear()
+        plots._scaffolds.figures.clear()
         fresh.append(draw(*figure))
     reused, scaffolds = [], set()
     for figure in _varied_tracer_figures():
         reused.append(draw(*figure))
-        scaffolds.add(id(plots._scaffolds.tracer[(4, 4, plots.TRACER_DPI)][0]))
+        scaffolds.add(id(plots._scaffolds.figures[("tracer", 14, 8, plots.TRACER_DPI, 4, 4)][0]))
     assert len(scaffolds) == 1  # one figure served all four
     assert [len(set(fresh[:i + 1])) for i in range(4)] == [1, 2, 3, 4]  # four different images
+    assert reused == fresh  # byte for byte
+
+
+def _cv_panels(seed: int, n: int, scale: float) -> list[tuple[str, pd.DataFrame]]:
+    rng = np.random.default_rng(seed)
+    stats = pd.DataFrame({"Feature ID": range(n)})
+    for root in ("MB", "S1"):
+        mean = rng.lognormal(0, 2, n) * scale
+        mean[rng.random(n) < 0.2] = NAN
+        stats[f"Mean {root}"], stats[f"CV {root}"] = mean, rng.uniform(0, 2.4, n)
+    return plots.cv_panels(stats, ["MB"], ["S1"], pd.Series(np.arange(n) % 7 == 0))
+
+
+def test_a_reused_cv_scatterplot_draws_what_a_new_one_draws() -> None:
+    # Other ranges (decades), point counts, thresholds, and a plot without points in between.
+    figures = [(_cv_panels(1, 300, 1e4), 0.8), (_cv_panels(2, 0, 1.0), 1.2), (_cv_panels(3, 50, 1e7), 0.5)]
+    fresh = []
+    for panels, max_cv in figures:
+        plots._scaffolds.figures.clear()
+        fresh.append(plots.draw_cv_scatterplot(panels, max_cv=max_cv))
+    reused, scaffolds = [], set()
+    for panels, max_cv in figures:
+        reused.append(plots.draw_cv_scatterplot(panels, max_cv=max_cv))
+        scaffolds.add(id(plots._scaffolds.figures[("cv", 15, 5, plots.SCATTER_DPI, 1, 2)][0]))
+    assert len(scaffolds) == 1  # one figure served all three
+    assert len(set(fresh)) == 3
     assert reused == fresh  # byte for byte

@@ -12,8 +12,8 @@ query of the constrained layout), so two things that repeated it are avoided, bo
 axes title left at its automatic height re-measures the y axis on every layout query (the CV panels and the
 tracer panels with a log axis pin it at y = 1, the height it got anyway: nothing sits above those axes; linear
 tracer axes may show an offset text there and the heatmap's title is moved, so both keep the automatic height).
-Within the one draw, each axis computes its ticks and each text its layout once (nta_pipeline.drawcache), and a
-tracer figure's grid of axes is reused by the next tracer figure of that grid drawn on the same thread.
+Within the one draw, each axis computes its ticks and each text its layout once (nta_pipeline.drawcache), and the
+axes of a tracer figure or CV scatterplot are reused by the next one drawn on the same thread (`_grid_figure`).
 The PNGs are pixel-identical to those of `savefig`; tests/pipeline/test_plot_reference.py holds the proof.
 
 Differences from the original, each a fix:
@@ -29,7 +29,7 @@ from __future__ import annotations
 import io
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -302,8 +302,7 @@ def draw_cv_scatterplot(panels: list[tuple[str, pd.DataFrame]], *, max_cv: float
     all_means = np.concatenate([p["mean"].to_numpy(dtype=float) for _, p in panels])
     x_lo, x_hi = log_limits(all_means)
 
-    fig = _figure(15, 5, SCATTER_DPI)
-    axes = fig.subplots(1, 2)
+    fig, axes, keep = _grid_figure("cv", 15, 5, SCATTER_DPI, 1, 2)
     for ax, (label, pts) in zip(axes, panels, strict=True):
         # Tracers drawn last so they sit on top of the (usually far more numerous) unknowns.
         for is_t, colour, name in ((False, "whitesmoke", "unknowns"), (True, "firebrick", "tracers")):
@@ -338,7 +337,9 @@ def draw_cv_scatterplot(panels: list[tuple[str, pd.DataFrame]], *, max_cv: float
         legend.get_frame().set_facecolor("lightgray")
         legend.get_frame().set_edgecolor("black")
         legend.get_frame().set_alpha(1)
-    return png_bytes(fig)
+    png = png_bytes(fig)
+    keep()
+    return png
 
 
 # ------------------------------------------------------------------------------ tracer run sequence
@@ -419,7 +420,7 @@ def draw_tracer_figures(
 
     for start in range(0, len(tracers), MAX_TRACERS_PER_FIGURE):
         chunk = tracers.iloc[start : start + MAX_TRACERS_PER_FIGURE]
-        fig, axes = _tracer_figure(*grid_shape(len(chunk)))
+        fig, axes, keep = _grid_figure("tracer", 14, 8, TRACER_DPI, *grid_shape(len(chunk)))
         for ax, (_, row) in zip(axes, chunk.iterrows(), strict=False):
             raw = pd.Series([row[column_of[n]] for n in order["name"]], index=order.index, dtype=object)
             pts = order.assign(y=pd.to_numeric(raw, errors="coerce").astype(float)).dropna(subset=["y"])
@@ -455,48 +456,61 @@ def draw_tracer_figures(
         ]
         fig.legend(handles, list(colors), loc="outside right upper", title="Sample Group", fontsize=9)
         pngs.append(png_bytes(fig))
-        _scaffolds.tracer[(*grid_shape(len(chunk)), TRACER_DPI)] = fig, axes  # drawn without error: reusable
+        keep()
     return pngs
 
 
 class _Scaffolds(threading.local):
-    """Per thread (Dask draws on several at once): tracer figures by (rows, cols, dpi), kept for reuse."""
+    """Per thread (Dask draws on several at once): figures kept for reuse, by (kind, width, height, dpi, rows,
+    cols)."""
 
     def __init__(self) -> None:
-        self.tracer: dict[tuple[int, int, int], tuple[Figure, np.ndarray]] = {}
+        self.figures: dict[tuple, tuple[Figure, np.ndarray]] = {}
 
 
 _scaffolds = _Scaffolds()
 
 
-def _tracer_figure(n_rows: int, n_cols: int) -> tuple[Figure, np.ndarray]:
-    """A 14 x 8 in figure with an n_rows x n_cols grid of empty axes.
+def _grid_figure(kind: str, width: float, height: float, dpi: int, n_rows: int, n_cols: int
+                 ) -> tuple[Figure, np.ndarray, Callable[[], None]]:  # fmt: skip
+    """A figure with an n_rows x n_cols grid of empty axes, and `keep()` to call once it has been drawn.
 
-    Creating the axes and their tick objects is a third of a tracer figure's drawing time, so the figure drawn last
-    with this grid is emptied and handed out again: data artists, legend and limits go, every axes returns to its
-    grid cell and automatic title height, and what is drawn next is what a new figure would show, byte for byte
-    (tests/unit/test_plots.py draws sequences both ways). The figure is taken out of the cache while in use, so a
-    drawing that fails half-way is never reused.
+    Creating the axes and their tick objects is a third of a tracer figure's drawing time (the log axes of the CV
+    scatterplot: over a hundred minor ticks), so a figure drawn without error is kept and, on the next request with
+    the same key on this thread, emptied and handed out again: data artists, texts and legends go, every axes
+    returns to its grid cell, a linear scale, a new axes' limits and an automatic title height, and what is drawn
+    next is what a new figure would show, byte for byte (tests/unit/test_plots.py draws sequences both ways). The
+    figure leaves the cache while in use, so a drawing that fails half-way is never reused. Only what these
+    figures change is reset: a new kind of figure needs its own sequence test.
     """
     from matplotlib.transforms import Bbox
 
-    cached = _scaffolds.tracer.pop((n_rows, n_cols, TRACER_DPI), None)
+    key = (kind, width, height, dpi, n_rows, n_cols)
+    cached = _scaffolds.figures.pop(key, None)
     if cached is None:
-        fig = _figure(14, 8, TRACER_DPI)
-        return fig, fig.subplots(n_rows, n_cols, squeeze=False).ravel()
-    fig, axes = cached
-    for legend in list(fig.legends):
-        legend.remove()
-    for ax in axes:
-        for artist in [*ax.collections, *ax.lines]:
-            artist.remove()
-        ax.set_subplotspec(ax.get_subplotspec())  # back to its cell: the layout starts from there, as on a new one
-        ax.dataLim.set(Bbox.null())
-        ax.ignore_existing_data_limits = True
-        ax.set_yscale("linear")
-        ax.set_xlim(0, 1, auto=True)  # a new axes' limits, autoscaled again
-        ax.set_ylim(0, 1, auto=True)
-        ax.set_axis_on()
-        ax.set_title("")
-        ax._autotitlepos = True  # as a new axes has it; set_title(y=...) turned it off for a log panel
-    return fig, axes
+        fig = _figure(width, height, dpi)
+        axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
+    else:
+        fig, axes = cached
+        for legend in list(fig.legends):
+            legend.remove()
+        for ax in axes:
+            for artist in [*ax.collections, *ax.lines, *ax.texts]:
+                artist.remove()
+            if ax.get_legend() is not None:
+                ax.get_legend().remove()
+            ax.set_subplotspec(ax.get_subplotspec())  # back to its cell: the layout starts from there, as on a new one
+            ax.dataLim.set(Bbox.null())
+            ax.ignore_existing_data_limits = True
+            ax.set_xscale("linear")
+            ax.set_yscale("linear")
+            ax.set_xlim(0, 1, auto=True)  # a new axes' limits, autoscaled again
+            ax.set_ylim(0, 1, auto=True)
+            ax.set_axis_on()
+            ax.set_title("")
+            ax._autotitlepos = True  # as a new axes has it; set_title(y=...) turns it off
+
+    def keep() -> None:
+        _scaffolds.figures[key] = fig, axes
+
+    return fig, axes, keep
