@@ -46,9 +46,10 @@ from .workflow import Results
 MAX_WIDTH = 60  # the original sized columns to their longest value without a cap
 WIDTH_SAMPLE_ROWS = 500  # numeric column widths come from this many evenly spaced rows, not the whole column
 ROWS_PER_CHUNK = 1000  # rows rendered and compressed at a time: bounds memory, lets compression overlap rendering
-# Deflate level of the sheet XML. Measured on 46 MB of sheet XML: level 1 0.22 s -> 12.3 MB,
-# level 4 0.39 s -> 11.2 MB, level 6 (zlib's default) 0.75 s -> 10.4 MB; on the 2-core reference machine (holdout-like
-# results, 47 MB) level 1 0.35-0.51 s CPU -> 12.4 MB, level 4 0.68-0.72 s -> 11.4 MB: 9 % more bytes for half the time.
+# Deflate level of the sheet XML and of the web job's zip of CSVs (nta_pipeline.runner). Measured on 46 MB of sheet
+# XML: level 1 0.22 s -> 12.3 MB, level 4 0.39 s -> 11.2 MB, level 6 (zlib's default) 0.75 s -> 10.4 MB; on the 2-core
+# reference machine (holdout-like results, 47 MB) level 1 0.35-0.51 s CPU -> 12.4 MB, level 4 0.68-0.72 s -> 11.4 MB:
+# 9 % more bytes for half the time.
 ZIP_LEVEL = 1
 XLSX_MAX_CHARS = 32767  # Excel's limit per cell; longer text makes Excel "repair" the file
 
