@@ -20,6 +20,7 @@ CONFIG_KEYS = frozenset(
         "NTA_LOG_LEVEL",
         "NTA_JOB_LEASE_SECONDS",
         "NTA_JOB_RETENTION_HOURS",
+        "DASK_DISTRIBUTED__WORKER__DAEMON",
         # access (README "Access and TLS"); their values differ per overlay (test_access.py)
         "NTA_AUTH",
         "NTA_AUTH_HEADER",

@@ -1,12 +1,17 @@
-"""Plots drawn by the render worker (nta_pipeline.render) are the plots drawn in-process, byte for byte; figures no
-worker has started are drawn by the reader; a failed drawing names its step; the worker count follows
-NTA_RENDER_WORKERS and the CPUs usable (a cgroup CPU limit counts)."""
+"""Plots drawn by the render worker (nta_pipeline.render) are the plots drawn in-process, byte for byte, whether it
+was forked from the caller (the CLI) or from the fork server (the job runner); a pool forked from the fork server
+runs the code on disk; figures no worker has started are drawn by the reader; a failed drawing names its step; the
+worker count follows NTA_RENDER_WORKERS and the CPUs usable (a cgroup CPU limit counts)."""
 
 from __future__ import annotations
 
+import importlib
+import multiprocessing
 import os
+import shutil
+import sys
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -37,10 +42,11 @@ def export_with_tracers(tmp_path) -> Inputs:
     return Inputs(pos=tmp_path / "pos.csv", tracers=tmp_path / "tracers.csv", run_sequence_pos=tmp_path / "rs.csv")
 
 
-def test_worker_draws_the_same_pngs_as_in_process(tmp_path) -> None:
+@pytest.mark.parametrize("start", ["fork", "forkserver"])
+def test_worker_draws_the_same_pngs_as_in_process(tmp_path, start: str) -> None:
     inputs, params = export_with_tracers(tmp_path), Parameters(search_dsstox="no")
     here = run_workflow(inputs, params)
-    with RenderPool(1) as pool:
+    with RenderPool(1, start=start) as pool:
         there = run_workflow(inputs, params, renderer=pool)
         assert isinstance(there.plots, PendingPlots)
         assert dict(there.plots) == dict(here.plots)  # same names, same bytes
@@ -51,6 +57,62 @@ def test_worker_draws_the_same_pngs_as_in_process(tmp_path) -> None:
     assert names == [s["name"] for s in here.summary["steps"]]
     drawn = {s["name"]: s["seconds"] for s in there.summary["steps"] if s["name"].startswith("Create")}
     assert all(seconds > 0 for seconds in drawn.values())  # the worker's drawing time was added
+
+
+def _probe_module(folder, version: str):
+    """(Re)write and import `nta_probe.py`, whose `version()` returns `version`, as a reload would: no stale bytecode,
+    the old module forgotten."""
+    (folder / "nta_probe.py").write_text(f"def version():\n    return {version!r}\n")
+    shutil.rmtree(folder / "__pycache__", ignore_errors=True)
+    sys.modules.pop("nta_probe", None)
+    importlib.invalidate_caches()
+    return importlib.import_module("nta_probe")
+
+
+def test_a_pool_forked_from_the_fork_server_runs_the_code_on_disk(tmp_path, monkeypatch) -> None:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        v1 = _probe_module(tmp_path, "v1")
+        with RenderPool(1, start="forkserver") as first:
+            assert first.submit(v1.version).result()[1] == "v1"
+            v2 = _probe_module(tmp_path, "v2")  # the code changes while the first pool is still open
+            with RenderPool(1, start="forkserver") as second:  # the next job's pool
+                assert second.submit(v2.version).result()[1] == "v2"
+            assert first.submit(v2.version).result()[1] == "v1"  # a process keeps what it imported: hence one per job
+    finally:
+        sys.modules.pop("nta_probe", None)
+
+
+def test_the_fork_server_holds_the_drawing_libraries_and_none_of_our_code() -> None:
+    RenderPool(1, start="forkserver").close()  # starts the fork server (once per process) with its preload
+    question = "sorted(m for m in __import__('sys').modules if m.startswith('nta_') or m == 'matplotlib.figure')"
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver")) as raw:
+        loaded = raw.submit(eval, question).result()  # a builtin: unpickling it imports nothing
+    assert loaded == ["matplotlib.figure"]  # forked warm, and without a module of ours the day the server started
+
+
+def _plot_workers_in_a_daemon(answer) -> None:
+    with render.plot_workers("forkserver") as renderer:
+        answer.put(renderer is None)
+
+
+def test_a_daemonic_process_draws_in_process(monkeypatch) -> None:
+    # A Dask worker under its nanny is daemonic (distributed.worker.daemon), and multiprocessing refuses it children.
+    monkeypatch.setenv("NTA_RENDER_WORKERS", "1")
+    context = multiprocessing.get_context("fork")
+    answer = context.Queue()
+    daemon = context.Process(target=_plot_workers_in_a_daemon, args=(answer,), daemon=True)
+    daemon.start()
+    assert answer.get(timeout=30) is True
+    daemon.join(10)
+    assert daemon.exitcode == 0
+    with render.plot_workers() as renderer:  # and here, not a daemon, the same setting gives a pool
+        assert isinstance(renderer, RenderPool)
+
+
+def test_a_pool_refuses_an_unknown_start_method() -> None:
+    with pytest.raises(ValueError, match="'fork' or 'forkserver'"):
+        RenderPool(1, start="spawnish")
 
 
 def _drawn_by(seconds: float = 0.0) -> int:

@@ -8,7 +8,8 @@ modules of the package that import an edited one are new as well, because the wh
 task already running keeps the modules it holds (one it imports later is the new code). Dependencies are not
 code: a changed pyproject.toml means a new image (Tilt's fall_back_on) or a restarted process, never a reload.
 
-NTA_RELOAD_PACKAGES (comma-separated, default nta_pipeline) names the packages; NTA_DEBUG starts debugpy here.
+NTA_RELOAD_PACKAGES (comma-separated, default nta_pipeline) names the packages; NTA_DEBUG starts debugpy here
+and draws the figures here too (NTA_RENDER_WORKERS=0), where its breakpoints reach.
 """
 
 from __future__ import annotations
@@ -98,7 +99,10 @@ class PackageReloader(FileSystemEventHandler):
 def dask_setup(worker: Any) -> None:
     """Dask calls this when the worker starts (`--preload nta_devserver.dask`)."""
     preload(*THIRD_PARTY)
-    start_from_env()
+    if start_from_env() is not None:
+        # A job's figures are then drawn in this process, where the debugger is, not in a render process
+        # (nta_pipeline.render) that its breakpoints would not reach. An explicit NTA_RENDER_WORKERS still wins.
+        os.environ.setdefault("NTA_RENDER_WORKERS", "0")
     packages = [p.strip() for p in os.environ.get("NTA_RELOAD_PACKAGES", DEFAULT_PACKAGES).split(",") if p.strip()]
     reloader = PackageReloader(packages)
     worker._nta_reloader_observer = reloader.start()  # kept alive with the worker

@@ -12,7 +12,6 @@ matplotlib import overlaps the main process's; the search client (requests) is i
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import os
 import sys
@@ -77,11 +76,10 @@ def _progress_printer(quiet: bool):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .render import RenderPool, default_workers
+    from .render import plot_workers
 
-    workers = default_workers()
     # First of all: the worker warms up while everything below runs.
-    with RenderPool(workers) if workers else contextlib.nullcontext() as renderer:
+    with plot_workers() as renderer:
         params = _parameters(args)
         for label, path in (("--pos", args.pos), ("--neg", args.neg), ("--tracers", args.tracers),
                             ("--run-sequence-pos", args.run_sequence_pos),

@@ -8,7 +8,13 @@ renderer=pool)`) and goes on; `Results.plots` is then a `PendingPlots` that wait
 read, so the workbook and CSVs are written while the figures are drawn, and a figure the worker has not started
 by then is drawn by the main process instead of waiting its turn.
 
-Without a renderer (the Dask job runner, whose worker threads should not fork) the workflow draws in-process.
+The Dask job runner draws the same way (`plot_workers("forkserver")`), with one difference: a Dask worker runs
+threads, which a fork must not copy, so its render processes are forked from multiprocessing's fork server, a
+clean process started once that imports only what drawing needs from outside our code (`DRAWING_MODULES`). Each
+job gets a new render process, which imports nta_pipeline from disk: a worker whose code was reloaded in place
+(nta_devserver.dask) draws its next job with the new code.
+
+With one usable CPU (a pod's `limits.cpu: 1`) there is no render process: the workflow draws in-process.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +35,11 @@ from .errors import StepError
 
 PNG = bytes | list[bytes]
 
+
+# Imported once by the fork server (start="forkserver"), so each render process forked from it starts with them
+# loaded. Third-party modules only: a module of ours loaded there would be the code of the day the server started.
+DRAWING_MODULES = ("numpy", "pandas", "matplotlib.figure", "matplotlib.backends.backend_agg", "matplotlib.mathtext",
+                   "matplotlib.lines", "matplotlib.colors", "matplotlib.transforms")  # fmt: skip
 
 CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # cgroup v2: "QUOTA PERIOD", or "max PERIOD" without a limit
 
@@ -87,10 +99,17 @@ class RenderPool:
     holdout-like data: the reader's first figure costs it 0.6-0.8 s more than the worker.
     """
 
-    def __init__(self, workers: int = 1) -> None:
-        # fork: the worker starts in milliseconds and shares what is already imported. Elsewhere, the default
-        # start method (spawn) works too, only with a slower start.
-        context = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+    def __init__(self, workers: int = 1, *, start: str = "fork") -> None:
+        """`start`: "fork" (the worker starts in milliseconds and shares what is already imported; only from a
+        process without threads, such as the CLI at start) or "forkserver" (from a process with threads). Off
+        Linux, the default start method (spawn) is used either way: it works too, only with a slower start."""
+        if start not in ("fork", "forkserver"):
+            raise ValueError(f"RenderPool start must be 'fork' or 'forkserver', got {start!r}")
+        context = None
+        if sys.platform == "linux":
+            context = multiprocessing.get_context(start)
+            if start == "forkserver":
+                context.set_forkserver_preload(list(DRAWING_MODULES))  # takes effect when the server starts
         self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_warm_up)
         self._workers = workers
         self._waiting: deque[tuple[Future[tuple[float, PNG]], Callable[..., PNG], tuple, dict[str, Any]]] = deque()
@@ -158,6 +177,14 @@ class RenderPool:
 
     def __exit__(self, exc_type: object, *_: object) -> None:
         self.close(cancel=exc_type is not None)  # on an error, do not wait for figures nobody will read
+
+
+def plot_workers(start: str = "fork") -> AbstractContextManager[RenderPool | None]:
+    """`with plot_workers() as renderer:` a RenderPool of `default_workers()` processes, or None (draw in-process)
+    where this machine has no second CPU for them or this process may not start any: a daemonic one, such as a
+    Dask worker under its nanny unless `distributed.worker.daemon` is off (the ConfigMap turns it off)."""
+    workers = 0 if multiprocessing.current_process().daemon else default_workers()
+    return RenderPool(workers, start=start) if workers else nullcontext()
 
 
 class PendingPlots(Mapping[str, bytes]):

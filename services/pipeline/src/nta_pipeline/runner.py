@@ -2,7 +2,8 @@
 
 A worker loads the job's inputs from GridFS, runs the workflow writing each step to the job document, calls the
 search API over HTTP when the job asks for a search, stores the result files in GridFS and marks the job completed,
-or failed with the step and the message. See jobstore for how a lost worker is detected.
+or failed with the step and the message. See jobstore for how a lost worker is detected. With a second usable CPU
+the figures are drawn by a render process forked for the job (nta_pipeline.render) while the files are written.
 
 Worker settings come from the environment (the configuration contract): NTA_MONGO_URL (required), NTA_DB_NAME,
 NTA_API_URL, NTA_JOB_LEASE_SECONDS, NTA_JOB_TIMEOUT_SECONDS (nta_pipeline.limits: a job running longer is failed,
@@ -169,6 +170,7 @@ def run_job(job_id: str, settings: RunnerSettings | None = None) -> str:
     """Run one job to completion or failure; returns its final status (for logs and tests)."""
     from .outputs import output_files
     from .params import Parameters
+    from .render import plot_workers
     from .search import ApiSearcher
     from .workflow import Inputs, run_workflow
 
@@ -217,11 +219,13 @@ def run_job(job_id: str, settings: RunnerSettings | None = None) -> str:
                 step = name
                 store.progress(claim, name, fraction * 0.95)  # the last 5 % is saving the results
 
-            results = run_workflow(inputs, params, progress=progress, searcher=searcher)
-            step = "Saving results"
-            store.progress(claim, step, 0.95)
-            saving = time.perf_counter()
-            named = result_files(output_files(results, params.project_name), params.project_name)
+            # With a second CPU, a render process draws the figures while the workbook and CSVs are written.
+            with plot_workers("forkserver") as renderer:
+                results = run_workflow(inputs, params, progress=progress, searcher=searcher, renderer=renderer)
+                step = "Saving results"
+                store.progress(claim, step, 0.95)
+                saving = time.perf_counter()
+                named = result_files(output_files(results, params.project_name), params.project_name)
             # Beside the workflow's own `seconds`: what writing the workbook, CSVs and zip cost (benchmarks).
             summary = {**results.summary, "save_seconds": round(time.perf_counter() - saving, 3)}
             store.complete(claim, named, summary)
