@@ -13,7 +13,8 @@ axes title left at its automatic height re-measures the y axis on every layout q
 tracer panels with a log axis pin it at y = 1, the height it got anyway: nothing sits above those axes; linear
 tracer axes may show an offset text there and the heatmap's title is moved, so both keep the automatic height).
 Within the one draw, each axis computes its ticks and each text its layout once (nta_pipeline.drawcache), and the
-axes of a tracer figure or CV scatterplot are reused by the next one drawn on the same thread (`_grid_figure`).
+axes of a tracer figure or CV scatterplot are reused by the next one drawn on the same thread (`_grid_figure`), as is
+the mathtext parser with the log axes' labels it has parsed (`png_bytes`).
 The PNGs are pixel-identical to those of `savefig`; tests/pipeline/test_plot_reference.py holds the proof.
 
 Differences from the original, each a fix:
@@ -39,6 +40,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.figure import Figure
+    from matplotlib.mathtext import MathTextParser
 
 # Resolution per figure; module-level so callers/tests can lower it. Pixel size = inches × dpi.
 HEATMAP_DPI = 50
@@ -78,9 +80,13 @@ def png_bytes(fig: Figure) -> bytes:
     from .drawcache import computed_once
 
     buf = io.BytesIO()
+    canvas = FigureCanvasAgg(fig)
+    # Each renderer comes with a new mathtext parser, whose cache of parsed labels (the log axes' 10^k) would start
+    # empty for every figure: one parser per thread serves them all.
+    canvas.get_renderer().mathtext_parser = _scaffolds.mathtext_parser()
     # Not fig.savefig: with a layout engine it runs a whole extra draw before the real one.
     with computed_once():
-        FigureCanvasAgg(fig).print_png(buf)
+        canvas.print_png(buf)
     return buf.getvalue()
 
 
@@ -462,10 +468,18 @@ def draw_tracer_figures(
 
 class _Scaffolds(threading.local):
     """Per thread (Dask draws on several at once): figures kept for reuse, by (kind, width, height, dpi, rows,
-    cols)."""
+    cols), and the mathtext parser every figure's renderer uses."""
 
     def __init__(self) -> None:
         self.figures: dict[tuple, tuple[Figure, np.ndarray]] = {}
+        self._parser: MathTextParser | None = None
+
+    def mathtext_parser(self) -> MathTextParser:
+        if self._parser is None:
+            from matplotlib.mathtext import MathTextParser
+
+            self._parser = MathTextParser("path")  # what RendererAgg creates for itself
+        return self._parser
 
 
 _scaffolds = _Scaffolds()
