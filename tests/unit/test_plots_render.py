@@ -140,7 +140,8 @@ def test_figures_no_worker_has_started_are_drawn_by_the_reader() -> None:
 def test_a_free_worker_takes_the_newest_figure_and_the_reader_the_oldest() -> None:
     with RenderPool(1) as pool:
         first = pool.submit(_drawn_by, 0.5)
-        oldest, middle, newest = (pool.submit(_drawn_by) for _ in range(3))
+        # The newest is slow, so the worker cannot be free again before the reader has taken the others.
+        oldest, middle, newest = pool.submit(_drawn_by), pool.submit(_drawn_by), pool.submit(_drawn_by, 2.0)
         first.result()  # the worker, free again, has taken its next figure before the first one resolves
         pool.draw_waiting_here()
         assert oldest.done() and middle.done()
