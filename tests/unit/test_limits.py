@@ -232,13 +232,15 @@ def test_a_job_over_its_wall_clock_fails_naming_its_step(mongo_url: str, monkeyp
     from nta_pipeline.jobstore import JobStore
     from nta_pipeline.runner import RunnerSettings, run_job
 
-    def slow_workflow(inputs, params, *, progress, searcher=None):  # noqa: ANN001, ANN202
+    def slow_workflow(inputs, params, *, progress, searcher=None, renderer=None):  # noqa: ANN001, ANN202
         progress("Grouping replicates", 0.1)
         time.sleep(2.0)  # longer than the limit below: the watchdog fails the job meanwhile
         progress("Annotating adducts", 0.5)  # the next write finds the job finished and stops the run
         raise AssertionError("the workflow went on after the job timed out")
 
     monkeypatch.setattr(workflow, "run_workflow", slow_workflow)
+    # No render process: the first one starts the fork server (about 1 s), longer than this job's 0.5 s limit.
+    monkeypatch.setenv("NTA_RENDER_WORKERS", "0")
     client: MongoClient = MongoClient(mongo_url)
     client.drop_database("limits_test")
     try:
