@@ -72,7 +72,8 @@ SCHEDULER_COMMAND = [
     "--preload", "nta_pipeline.reaper",
 ]  # fmt: skip
 WORKER_COMMAND = [
-    "dask", "worker", "tcp://nta-dask-scheduler:8786", "--nthreads", "1", "--memory-limit", "0",
+    "dask", "worker", "tcp://nta-dask-scheduler:8786", "--preload", "nta_pipeline.worker", "--nthreads", "1",
+    "--memory-limit", "0",
     "--dashboard-address", ":8788", "--name", "$(POD_NAME)",
 ]  # fmt: skip
 # The dev overlay runs the dev images: the worker reloads synced code in place (nta_devserver.dask).

@@ -103,3 +103,44 @@ def test_submit_runs_the_job_on_a_real_dask_worker(store: JobStore, mongo_url: s
             close_clients()  # submit's cached client, before its scheduler goes
     doc = store.get(job_id)
     assert doc["status"] == "completed", doc["error"]
+
+
+def _fork_servers() -> list[int]:
+    """Pids of this process's multiprocessing fork servers."""
+    import psutil
+
+    return [c.pid for c in psutil.Process().children() if "multiprocessing.forkserver" in " ".join(c.cmdline())]
+
+
+def _first_render_process_parent() -> int:
+    """The parent pid of the first render process this worker starts for a job (runner.run_job's pool)."""
+    import os
+
+    from nta_pipeline.render import plot_workers
+
+    with plot_workers("forkserver") as pool:
+        assert pool is not None, "this worker draws in-process: no render process to look at"
+        return pool.submit(os.getppid).result()[1]
+
+
+def test_a_worker_with_the_preload_starts_its_fork_server_before_its_first_job(monkeypatch) -> None:
+    """`--preload nta_pipeline.worker` (the Deployment's command): the server that forks the render processes is up
+    when the worker starts, so the first job does not wait about 1 s for it; that job's render process is its
+    child. Without the preload the worker has no fork server until its first job."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    monkeypatch.setenv("NTA_RENDER_WORKERS", "1")  # a render process even where the machine has one CPU
+    with dask.config.set({"distributed.worker.daemon": False}), \
+            LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                         preload=["nta_pipeline.worker"]) as cluster, \
+            Client(cluster) as client:  # fmt: skip
+        (servers,) = client.run(_fork_servers).values()
+        assert len(servers) == 1, f"fork servers at worker start: {servers}"
+        (parent,) = client.run(_first_render_process_parent).values()
+        assert parent == servers[0]
+        assert list(client.run(_fork_servers).values()) == [servers]  # still the one, no second server
+    with dask.config.set({"distributed.worker.daemon": False}), \
+            LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:  # fmt: skip
+        assert list(client.run(_fork_servers).values()) == [[]]  # the control: this test can fail

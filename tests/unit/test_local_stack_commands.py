@@ -36,7 +36,9 @@ def test_the_worker_runs_the_deployments_command_as_one_local_process(tmp_path: 
     argv = dask_worker_argv(cfg, "tcp://127.0.0.1:8886")
     assert argv[1:3] == ["worker", "tcp://127.0.0.1:8886"]
     assert option(argv, "--memory-limit") == "0"  # the Deployment's: no Dask spilling
-    assert option(argv, "--preload") == "nta_devserver.dask"  # the dev overlay's in-place reloader
+    preloads = [argv[i + 1] for i, a in enumerate(argv) if a == "--preload"]
+    # the Deployment's warm start, then the dev overlay's in-place reloader (which relies on the first's imports)
+    assert preloads == ["nta_pipeline.worker", "nta_devserver.dask"]
     assert option(argv, "--nthreads") == "3" and argv.count("--nthreads") == 1
     assert option(argv, "--local-directory") == str(tmp_path / "dask")
     assert "--no-nanny" in argv and "--no-dashboard" in argv

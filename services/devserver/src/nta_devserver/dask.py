@@ -27,14 +27,10 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from .debug import PYCHARM, connect_pycharm, start_from_env, target_from_env
-from .gunicorn import preload
 
 log = logging.getLogger("nta_devserver.dask")
 
 DEFAULT_PACKAGES = "nta_pipeline"
-# What our tasks import from outside: loaded once, so a reload imports only our code.
-THIRD_PARTY = ("pandas", "numpy", "xlsxwriter", "matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg",
-               "pymongo", "gridfs", "requests")
 
 
 def forget(package: str) -> list[str]:
@@ -97,8 +93,8 @@ class PackageReloader(FileSystemEventHandler):
 
 
 def dask_setup(worker: Any) -> None:
-    """Dask calls this when the worker starts (`--preload nta_devserver.dask`)."""
-    preload(*THIRD_PARTY)
+    """Dask calls this when the worker starts (`--preload nta_devserver.dask`), after the base command's
+    `--preload nta_pipeline.worker` has imported the third-party modules our tasks use: a reload imports only ours."""
     if start_from_env() is not None:
         # A job's figures are then drawn in this process, where the debugger is, not in a render process
         # (nta_pipeline.render) that its breakpoints would not reach. An explicit NTA_RENDER_WORKERS still wins.

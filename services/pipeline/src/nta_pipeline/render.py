@@ -67,6 +67,27 @@ def default_workers() -> int:
     return 1 if usable_cpus() >= 2 else 0
 
 
+def _context(start: str) -> multiprocessing.context.BaseContext:
+    context = multiprocessing.get_context(start)
+    if start == "forkserver":
+        context.set_forkserver_preload(list(DRAWING_MODULES))  # takes effect when the server starts
+    return context
+
+
+def start_fork_server() -> bool:
+    """Start multiprocessing's fork server now, where `plot_workers("forkserver")` will draw in render processes
+    (Linux, a second usable CPU, not a daemonic process); returns whether it did. The server imports
+    DRAWING_MODULES before it forks its first process, about 1 s, which the first `RenderPool` would otherwise
+    wait for. Called once when a Dask worker starts (nta_pipeline.worker)."""
+    if sys.platform != "linux" or not _allowed_workers():
+        return False
+    from multiprocessing import forkserver
+
+    _context("forkserver")
+    forkserver.ensure_running()  # returns at once: the server imports the modules in the background
+    return True
+
+
 def _warm_up() -> None:
     """Pay matplotlib's one-off costs (imports, font loading, mathtext parser) before the first real figure."""
     from matplotlib.figure import Figure
@@ -105,11 +126,7 @@ class RenderPool:
         Linux, the default start method (spawn) is used either way: it works too, only with a slower start."""
         if start not in ("fork", "forkserver"):
             raise ValueError(f"RenderPool start must be 'fork' or 'forkserver', got {start!r}")
-        context = None
-        if sys.platform == "linux":
-            context = multiprocessing.get_context(start)
-            if start == "forkserver":
-                context.set_forkserver_preload(list(DRAWING_MODULES))  # takes effect when the server starts
+        context = _context(start) if sys.platform == "linux" else None
         self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_warm_up)
         self._workers = workers
         self._waiting: deque[tuple[Future[tuple[float, PNG]], Callable[..., PNG], tuple, dict[str, Any]]] = deque()
@@ -183,8 +200,12 @@ def plot_workers(start: str = "fork") -> AbstractContextManager[RenderPool | Non
     """`with plot_workers() as renderer:` a RenderPool of `default_workers()` processes, or None (draw in-process)
     where this machine has no second CPU for them or this process may not start any: a daemonic one, such as a
     Dask worker under its nanny unless `distributed.worker.daemon` is off (the ConfigMap turns it off)."""
-    workers = 0 if multiprocessing.current_process().daemon else default_workers()
+    workers = _allowed_workers()
     return RenderPool(workers, start=start) if workers else nullcontext()
+
+
+def _allowed_workers() -> int:
+    return 0 if multiprocessing.current_process().daemon else default_workers()
 
 
 class PendingPlots(Mapping[str, bytes]):
