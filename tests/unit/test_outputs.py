@@ -15,7 +15,15 @@ import pytest
 from openpyxl import load_workbook
 
 from nta_pipeline import Inputs, Parameters, run_workflow
-from nta_pipeline.outputs import MAX_WIDTH, csv_bytes, neutralise, output_files, project_slug, workbook_bytes
+from nta_pipeline.outputs import (
+    MAX_WIDTH,
+    csv_bytes,
+    float_texts,
+    neutralise,
+    output_files,
+    project_slug,
+    workbook_bytes,
+)
 from tests.fixtures.synthetic import synthetic_table
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -119,6 +127,28 @@ def test_many_rows_across_chunks_with_gaps() -> None:
     ws = wb["Big"]
     assert ws.dimensions == f"A1:E{n + 1}"
     assert_sheet_matches(ws, df)
+
+
+def floats_of_every_magnitude() -> np.ndarray:
+    """Random floats from 1e-320 to 1e308 of both signs, the neighbours of where repr switches to and from exponent
+    notation (1e-4, 1e16), and the special values."""
+    rng = np.random.default_rng(3)
+    random = rng.random(20_000) * 10.0 ** rng.integers(-320, 308, 20_000) * rng.choice([-1, 1], 20_000)
+    edges = [np.nextafter(e, toward) for e in (1e-4, 1e16) for toward in (0, np.inf)] + [1e-4, 1e16]
+    special = [np.nan, np.inf, -np.inf, 0.0, -0.0, 5e-324, 1.7976931348623157e308, 0.1, 100.0, 9999999999999998.0]
+    return np.concatenate([random, edges, np.negative(edges), special])
+
+
+def test_float_texts_are_what_repr_writes() -> None:
+    values = floats_of_every_magnitude()
+    assert float_texts(values) == [repr(v) for v in values.tolist()]
+    assert float_texts(values[::3]) == [repr(v) for v in values[::3].tolist()]  # a strided view
+    assert float_texts(np.array([], dtype=np.float64)) == []
+
+
+def test_floats_of_every_magnitude_read_back_exactly_from_the_workbook() -> None:
+    df = pd.DataFrame({"x": floats_of_every_magnitude()})
+    assert_sheet_matches(read_back(workbook_bytes({"Floats": df}))["Floats"], df)
 
 
 def test_sheet_order_names_frozen_header_and_widths() -> None:

@@ -8,10 +8,11 @@ nearly all of the file, are rendered column by column as SpreadsheetML and splic
 Data cells carry no reference (`<c>`, not `<c r="B7">`: ECMA-376 makes r optional, a cell then takes the next
 column, so an empty cell is written as `<c/>`), which drops a third of the sheet XML and most of the per-cell
 formatting. Measured per cell: xlsxwriter's cell API about 3 µs, openpyxl about 5 µs, the column-wise rendering
-about 0.3 µs (mostly Python's float repr), with the compression on a second thread. Cell rules: numbers stay
-numbers (repr, so they read back exactly), NaN, ±inf, None and "" become empty cells, every string is an inline
-string, never a formula or a hyperlink (user data starting with '=' must not run in Excel), booleans stay booleans,
-anything else (datetimes, say) is written as its text.
+about 0.3 µs with Python's float repr, about half that with orjson's (`float_texts`), with the compression on a
+second thread. Cell rules: numbers stay numbers (the shortest digits, so they read back exactly), NaN, ±inf,
+None and "" become empty cells, every string is an inline string, never a formula or a hyperlink (user data
+starting with '=' must not run in Excel), booleans stay booleans, anything else (datetimes, say) is written as its
+text.
 
 CSVs have no cell types, so a spreadsheet opening one runs any text that looks like a formula. Every text cell and
 header starting with = + - @ tab or CR gets a leading ' (OWASP "CSV Injection"), unless the text is a plain
@@ -37,6 +38,7 @@ from itertools import chain
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pandas as pd
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
@@ -178,8 +180,42 @@ def _wrapped(texts: list[str], head: str, tail: str) -> list[str]:
     return (head + (tail + "\0" + head).join(texts) + tail).split("\0")
 
 
-# A float cell whose repr is not a number (NaN, ±inf) is an empty cell in the workbook.
-_NON_FINITE_CELLS = tuple(f"<c><v>{t}</v></c>" for t in ("nan", "inf", "-inf"))
+# repr writes a float in exponent notation below 1e-4 and from 1e16 on; orjson only further out.
+_POSITIONAL = (1e-4, 1e16)
+_JSON_NUMPY = orjson.OPT_SERIALIZE_NUMPY
+
+
+def _json_texts(values: np.ndarray) -> list[str]:
+    """Each number as orjson writes it, in C: for a float the shortest digits that read back exactly, "null" for
+    NaN and ±inf."""
+    if not len(values):
+        return []
+    return orjson.dumps(np.ascontiguousarray(values), option=_JSON_NUMPY)[1:-1].decode().split(",")
+
+
+def _as_repr(texts: list[str], values: np.ndarray, nan: str) -> list[str]:
+    """orjson's texts of float64 `values` made `float.__repr__`'s, in place; NaN becomes `nan`. Both write the
+    correctly rounded shortest digits; they differ only in where they switch to exponent notation and for
+    non-finite values, so those alone go through repr."""
+    missing = np.isnan(values)
+    if missing.any():
+        for i in np.flatnonzero(missing).tolist():
+            texts[i] = nan
+    with np.errstate(invalid="ignore"):
+        size = np.abs(values)
+        odd = ~((size >= _POSITIONAL[0]) & (size < _POSITIONAL[1]) | (values == 0) | missing)  # ±inf is odd too
+    for i in np.flatnonzero(odd).tolist():
+        texts[i] = float.__repr__(float(values[i]))
+    return texts
+
+
+def float_texts(values: np.ndarray) -> list[str]:
+    """`float.__repr__` of every float64, formatted in C. Measured on 700,000 floats: repr 0.63 s, this 0.10 s."""
+    return _as_repr(_json_texts(values), values, "nan")
+
+
+# A float cell orjson writes as null (NaN, ±inf) is an empty cell in the workbook.
+_NULL_CELL = "<c><v>null</v></c>"
 
 
 # A column prepared once: (kind, values, CSV fields). Kinds: "f" float64, "i" integers, "b" booleans,
@@ -228,9 +264,10 @@ def _render_chunk(columns: list[_Column], start: int, stop: int, *, xlsx: bool =
                   csv_text: bool = True) -> tuple[str, str]:  # fmt: skip
     """Data rows start..stop (0-based) as sheet XML <row> elements and as CSV lines.
 
-    Each float is formatted once for both (repr: it reads back exactly, and it is what numpy's str, which pandas
-    writes, gives for float64); NaN is empty in both, ±inf an empty cell in the workbook and inf/-inf in the CSV.
-    Cells are built a column at a time and carry no reference, so a cell costs a repr and a share of a join.
+    Each float is formatted once for both, by orjson in C (the shortest digits that read back exactly); the CSV
+    field is then made repr's, what pandas writes for float64, where the two differ (exponent notation, NaN).
+    NaN is empty in both, ±inf an empty cell in the workbook and inf/-inf in the CSV. Cells are built a column at
+    a time and carry no reference, so a cell costs a share of a few joins and splits.
     """
     cells: list[list[str]] = []
     fields: list[list[str]] = []
@@ -238,16 +275,14 @@ def _render_chunk(columns: list[_Column], start: int, stop: int, *, xlsx: bool =
     for kind, column, csv_of in columns:
         values = column[start:stop]
         if kind == "f":
-            texts = list(map(float.__repr__, values.tolist()))
-            if xlsx:
+            texts = _json_texts(values)
+            if xlsx:  # orjson's own texts: any valid xsd:double is the same number to a reader
                 cells.append(_wrapped(texts, "<c><v>", "</v></c>"))
                 non_finite = non_finite or not np.isfinite(values).all()
-            if csv_text:
-                nan = np.isnan(values)
-                fields.append(["" if m else t for t, m in zip(texts, nan.tolist(), strict=True)] if nan.any()
-                              else texts)  # fmt: skip
+            if csv_text:  # what pandas writes: repr, and NaN empty
+                fields.append(_as_repr(texts, values, ""))
         elif kind == "i":
-            texts = list(map(int.__repr__, values.tolist()))
+            texts = _json_texts(values)
             if xlsx:
                 cells.append(_wrapped(texts, "<c><v>", "</v></c>"))
             if csv_text:
@@ -268,8 +303,7 @@ def _render_chunk(columns: list[_Column], start: int, stop: int, *, xlsx: bool =
         starts = [f'<row r="{n}">' for n in range(start + 2, stop + 2)]
         xml = "".join(chain.from_iterable(zip(starts, *cells, ["</row>"] * (stop - start), strict=True)))
         if non_finite:
-            for cell in _NON_FINITE_CELLS:
-                xml = xml.replace(cell, EMPTY_CELL)
+            xml = xml.replace(_NULL_CELL, EMPTY_CELL)
     lines = ""
     if csv_text and fields:
         if len(fields) == 1:  # the csv module quotes a row's only field when it is empty
