@@ -336,8 +336,16 @@ def column_width(header: object, column: pd.Series) -> float:
     """
     if len(column) > WIDTH_SAMPLE_ROWS and pd.api.types.is_numeric_dtype(column.dtype):
         column = column.iloc[np.linspace(0, len(column) - 1, WIDTH_SAMPLE_ROWS).astype(int)]
-    values = column.to_numpy(dtype=object)
-    longest = max(map(len, map(str, values[~pd.isna(values)].tolist())), default=0)  # empty cells have no width
+    dtype = column.dtype
+    if isinstance(dtype, np.dtype) and dtype == np.float64:  # the texts the cells get, formatted in C
+        numbers = column.to_numpy()
+        texts = float_texts(numbers[~np.isnan(numbers)])
+    elif isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        texts = _json_texts(column.to_numpy())
+    else:
+        values = column.to_numpy(dtype=object)
+        texts = list(map(str, values[~pd.isna(values)].tolist()))
+    longest = max(map(len, texts), default=0)  # empty cells have no width
     return min(max(len(str(header)), longest) + 1, MAX_WIDTH)
 
 
