@@ -10,7 +10,8 @@ by then is drawn by the main process instead of waiting its turn.
 
 The Dask job runner draws the same way (`plot_workers("forkserver")`), with one difference: a Dask worker runs
 threads, which a fork must not copy, so its render processes are forked from multiprocessing's fork server, a
-clean process started once that imports only what drawing needs from outside our code (`DRAWING_MODULES`). Each
+clean process that imports only what drawing needs from outside our code (`DRAWING_MODULES`), started with the
+worker (`start_fork_server`, called by the worker's `--preload nta_pipeline.worker`) so no job waits for it. Each
 job gets a new render process, which imports nta_pipeline from disk: a worker whose code was reloaded in place
 (nta_devserver.dask) draws its next job with the new code.
 
