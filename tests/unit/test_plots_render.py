@@ -197,8 +197,14 @@ def test_worker_count(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert default_workers() == 0
     monkeypatch.setenv("NTA_RENDER_WORKERS", "2")
     assert default_workers() == 2
+    monkeypatch.setenv("NTA_DEBUG", "127.0.0.1:5680")  # nta_devserver.debug: debugpy listens here
+    assert default_workers() == 2  # an explicit count wins over a debugger
     monkeypatch.delenv("NTA_RENDER_WORKERS")
     monkeypatch.setattr(render, "CGROUP_CPU_MAX", tmp_path / "cpu.max")  # no CPU limit (the file is absent)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    assert default_workers() == 0  # a debugger attached here: its breakpoints must reach the drawing code
+    assert not render.start_fork_server()  # nor does a worker start the server for render processes
+    monkeypatch.delenv("NTA_DEBUG")
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0})
     assert default_workers() == 0  # one CPU: drawing in-process beats starting a worker
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})

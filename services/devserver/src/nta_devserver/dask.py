@@ -9,7 +9,7 @@ task already running keeps the modules it holds (one it imports later is the new
 code: a changed pyproject.toml means a new image (Tilt's fall_back_on) or a restarted process, never a reload.
 
 NTA_RELOAD_PACKAGES (comma-separated, default nta_pipeline) names the packages; NTA_DEBUG starts debugpy here
-and draws the figures here too (NTA_RENDER_WORKERS=0), where its breakpoints reach.
+(and makes nta_pipeline.render draw the figures in this process, where its breakpoints reach).
 """
 
 from __future__ import annotations
@@ -95,10 +95,7 @@ class PackageReloader(FileSystemEventHandler):
 def dask_setup(worker: Any) -> None:
     """Dask calls this when the worker starts (`--preload nta_devserver.dask`), after the base command's
     `--preload nta_pipeline.worker` has imported the third-party modules our tasks use: a reload imports only ours."""
-    if start_from_env() is not None:
-        # A job's figures are then drawn in this process, where the debugger is, not in a render process
-        # (nta_pipeline.render) that its breakpoints would not reach. An explicit NTA_RENDER_WORKERS still wins.
-        os.environ.setdefault("NTA_RENDER_WORKERS", "0")
+    start_from_env()  # under NTA_DEBUG nta_pipeline.render draws the figures here too, where breakpoints reach
     packages = [p.strip() for p in os.environ.get("NTA_RELOAD_PACKAGES", DEFAULT_PACKAGES).split(",") if p.strip()]
     reloader = PackageReloader(packages)
     worker._nta_reloader_observer = reloader.start()  # kept alive with the worker

@@ -60,11 +60,15 @@ def usable_cpus(cpu_max: Path | None = None) -> int:
 
 
 def default_workers() -> int:
-    """Plot workers for this machine: `NTA_RENDER_WORKERS` if set, else 1 when a second CPU is usable, else 0
-    (draw in-process: on one CPU a worker only adds its start-up). One, not two, on 2 CPUs: measured, the second
-    worker won 0.3 s on the holdout-size data and lost 1.3 s on the shipped export."""
+    """Plot workers for this machine: `NTA_RENDER_WORKERS` if set; else 0 under `NTA_DEBUG` (a debugger attached
+    to this process, nta_devserver.debug: its breakpoints in the drawing code would not reach a render process);
+    else 1 when a second CPU is usable, else 0 (draw in-process: on one CPU a worker only adds its start-up). One,
+    not two, on 2 CPUs: measured, the second worker won 0.3 s on the holdout-size data and lost 1.3 s on the
+    shipped export."""
     if (value := os.environ.get("NTA_RENDER_WORKERS", "").strip()) != "":
         return max(0, int(value))
+    if os.environ.get("NTA_DEBUG", "").strip():
+        return 0
     return 1 if usable_cpus() >= 2 else 0
 
 
