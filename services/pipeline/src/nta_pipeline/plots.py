@@ -46,6 +46,9 @@ if TYPE_CHECKING:
 HEATMAP_DPI = 50
 SCATTER_DPI = 100
 TRACER_DPI = 100
+# zlib level of the PNGs (Pillow's default is 6). Measured on the holdout-like figures: encoding 0.157 -> 0.100 s,
+# and 1,048 -> 942 KB in all (the CV scatterplot shrinks, the others grow 8-20 %); the pixels are the same.
+PNG_LEVEL = 1
 
 # Occurrence classes, in colour-bar order. Codes are array values, pinned to colours via BoundaryNorm.
 NO_OCCURRENCE, CV_OK, CV_HIGH = 0, 1, 2
@@ -86,7 +89,7 @@ def png_bytes(fig: Figure) -> bytes:
     canvas.get_renderer().mathtext_parser = _scaffolds.mathtext_parser()
     # Not fig.savefig: with a layout engine it runs a whole extra draw before the real one.
     with computed_once():
-        canvas.print_png(buf)
+        canvas.print_png(buf, pil_kwargs={"compress_level": PNG_LEVEL})
     return buf.getvalue()
 
 
