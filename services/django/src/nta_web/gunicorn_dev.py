@@ -12,6 +12,8 @@ from nta_devserver.gunicorn import preload
 
 timeout = 120  # a large upload's validation and storage, as in the prod image
 
+# distributed: the Dask client a job's submit creates (nta_pipeline.runner); 0.2 s the first job after each reload
+# paid. Its import starts no thread, so the master still forks cleanly.
 preload("django.core.handlers.wsgi", "django.urls", "django.template", "django.db.models", "pandas", "numpy",
-        "pymongo", "gridfs", "dateutil.parser", "sqlparse")
+        "pymongo", "gridfs", "dateutil.parser", "sqlparse", "distributed")
 start_from_env(forks_workers=True)
