@@ -21,14 +21,13 @@ THIRD_PARTY = ("pandas", "numpy", "xlsxwriter", "matplotlib", "matplotlib.figure
                "pymongo", "gridfs", "requests")  # fmt: skip
 
 
-def warm_up() -> bool:
-    """Import what jobs need and start the render processes' fork server where jobs will use one; returns whether
-    it started one."""
+def warm_up() -> None:
+    """Import what jobs need and start the render processes' fork server where jobs will use one."""
     import importlib
 
     for module in THIRD_PARTY:
         importlib.import_module(module)
-    return start_fork_server()
+    start_fork_server()
 
 
 def dask_setup(worker: Any) -> None:
