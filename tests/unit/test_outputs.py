@@ -8,16 +8,20 @@ import json
 import re
 import struct
 import zipfile
+import zlib
 
 import numpy as np
 import pandas as pd
 import pytest
+from isal import isal_zlib
 from openpyxl import load_workbook
 
 from nta_pipeline import Inputs, Parameters, run_workflow
 from nta_pipeline.outputs import (
     MAX_WIDTH,
+    ZIP_LEVEL,
     csv_bytes,
+    deflated_member,
     float_texts,
     neutralise,
     output_files,
@@ -183,6 +187,26 @@ def test_empty_frames_still_make_a_valid_workbook() -> None:
     assert wb["No rows"].max_row == 1
     assert wb["Nothing"]["A1"].value is None
     assert_sheet_matches(wb["Unnamed column"], sheets["Unnamed column"])
+
+
+def test_zip_members_are_deflated_by_isal_and_read_back_with_zipfile() -> None:
+    data = b"".join(b"<row><c><v>%d.%d</v></c><c t=\"b\"><v>1</v></c></row>" % (i, i * 7 % 1000) for i in range(20_000))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as package, deflated_member(package, "xl/worksheets/sheet1.xml") as member:
+        member.write(data[:100_000])
+        member.write(data[100_000:])
+    with zipfile.ZipFile(buf) as package:
+        assert package.testzip() is None  # CRC and sizes agree
+        info = package.getinfo("xl/worksheets/sheet1.xml")
+        assert package.read(info) == data
+    assert info.compress_type == zipfile.ZIP_DEFLATED
+    assert info.external_attr == 0o600 << 16
+    # Which deflate wrote it: ISA-L and zlib make different streams of the same data.
+    isal_stream = isal_zlib.compressobj(ZIP_LEVEL, isal_zlib.DEFLATED, -15)
+    zlib_stream = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
+    isal_size = len(isal_stream.compress(data) + isal_stream.flush())
+    assert isal_size != len(zlib_stream.compress(data) + zlib_stream.flush())
+    assert info.compress_size == isal_size
 
 
 @pytest.fixture(scope="module")
