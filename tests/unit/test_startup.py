@@ -47,3 +47,12 @@ def test_run_with_a_plot_worker_searches_nothing(tmp_path: Path) -> None:
                                                                              "xlsxwriter": True}  # fmt: skip
     assert sorted(p.name for p in out.glob("*.png")) == ["Example_nta_cv_scatterplot.png",
                                                           "Example_nta_occurrence_heatmap.png"]  # fmt: skip
+
+
+def test_the_command_runs_main_without_the_cyclic_collector_and_exits_with_its_code() -> None:
+    from importlib.metadata import entry_points
+
+    assert entry_points(group="console_scripts")["nta-ms1"].value == "nta_pipeline.cli:console_main"
+    probe = "import gc\nfrom nta_pipeline import cli\ncli.main = lambda: print(gc.isenabled()) or 3\ncli.console_main()"
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout.strip()) == (3, "False"), proc.stderr

@@ -7,12 +7,14 @@
 Start-up matters for a command that runs for about a second: `run` forks its plot worker (nta_pipeline.render)
 before anything heavy is imported, and imports pandas, the workflow and the writers only then, so the worker's
 matplotlib import overlaps the main process's; the search client (requests) is imported only to search.
+As a command (`console_main`) it runs without Python's cyclic garbage collector, see there.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import os
 import sys
 from pathlib import Path
@@ -136,5 +138,19 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+def console_main() -> None:
+    """The `nta-ms1` command (and `python -m nta_pipeline.cli`): `main()` with the cyclic garbage collector off.
+
+    A run's garbage is freed by reference counting: with the collector off, peak RSS went from 212 to 214 MB on the
+    holdout-like data and from 775 to 780 MB on a 50,000 x 60 table. The collector only costs time: about 0.1 s
+    during a holdout-size run (the plot worker, forked by the run, inherits the setting), and 0.15-0.2 s in the
+    interpreter's last collection at exit, which walks every object the run left behind; frozen objects are not
+    walked. Not in `main()`, which tests call in-process."""
+    gc.disable()
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console_main()
