@@ -400,7 +400,8 @@ def deflated_member(package: zipfile.ZipFile, name: str) -> Iterator[io.Buffered
 
 
 def _write_overlapped(member: io.BufferedIOBase, deflate: ThreadPoolExecutor, chunks: Iterator[bytes]) -> None:
-    # zlib releases the GIL, so compressing chunk n on the deflate thread overlaps rendering chunk n+1.
+    # ISA-L's deflate releases the GIL (measured: two threads compress 34 MB each in 0.052 s, one after the other
+    # in 0.097 s), so compressing chunk n on the deflate thread overlaps rendering chunk n+1.
     pending: Future[int] | None = None
     try:
         for chunk in chunks:
