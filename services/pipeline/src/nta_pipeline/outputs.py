@@ -433,20 +433,20 @@ def _workbook(sheets: dict[str, pd.DataFrame], *, csvs: bool) -> tuple[bytes, di
     out = io.BytesIO()
     with (
         zipfile.ZipFile(io.BytesIO(_skeleton(frames))) as skeleton,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL) as package,
+        zipfile.ZipFile(out, "w") as package,  # every part through deflated_member: one deflate for the package
         ThreadPoolExecutor(1, thread_name_prefix="xlsx-deflate") as deflate,
     ):
         if missing := sorted(set(with_rows) - set(skeleton.namelist())):
             raise RuntimeError(f"xlsxwriter wrote no {missing}; adapt workbook_bytes to its part names")
         for part in skeleton.namelist():
             xml = skeleton.read(part)
-            if part not in with_rows:
-                package.writestr(part, xml)
-                continue
-            name = with_rows[part]
-            df = sheets[name]
-            head, tail = _split_sheet(xml, df)
             with deflated_member(package, part) as member:
+                if part not in with_rows:
+                    member.write(xml)
+                    continue
+                name = with_rows[part]
+                df = sheets[name]
+                head, tail = _split_sheet(xml, df)
                 rows = _sheet_rows(df, csv_text[name] if csvs else None)
                 _write_overlapped(member, deflate, chain([head], rows, [tail]))
     files: dict[str, bytes] = {}

@@ -17,8 +17,8 @@ from .render import start_fork_server
 
 # What a job imports from outside our code. Only third-party modules: a job imports ours itself, so after the dev
 # reloader (nta_devserver.dask) has forgotten them it gets them from disk.
-THIRD_PARTY = ("pandas", "numpy", "xlsxwriter", "matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg",
-               "pymongo", "gridfs", "requests")  # fmt: skip
+THIRD_PARTY = ("pandas", "numpy", "xlsxwriter", "orjson", "isal.isal_zlib", "matplotlib", "matplotlib.figure",
+               "matplotlib.backends.backend_agg", "pymongo", "gridfs", "requests")  # fmt: skip
 
 
 def warm_up() -> None:
